@@ -1,0 +1,77 @@
+/// How a ``Broker`` behaves: freshness, retries, deadlines, leases, session lifetime, events.
+///
+/// A `Sendable` struct of settings with defaults; related settings are grouped (``Retry``). Invalid values are
+/// rejected by ``validate()``, which the broker calls when it is created.
+public struct BrokerConfiguration: Sendable {
+    /// What a caller gets while a token is stale (inside its refresh leeway) but not yet expired.
+    public struct StaleTokenBehavior: Hashable, Sendable, CustomStringConvertible {
+        fileprivate enum Value: Hashable, Sendable { case serveWhileRefreshing, waitForRefresh }
+        fileprivate let value: Value
+
+        /// Serve the still-valid token at once and refresh it in the background (one refresh per key).
+        /// Callers block only once the token has really expired. The default.
+        public static let serveWhileRefreshing = StaleTokenBehavior(value: .serveWhileRefreshing)
+        /// Block on the refresh as soon as the token is stale.
+        public static let waitForRefresh = StaleTokenBehavior(value: .waitForRefresh)
+
+        /// The behaviour's name.
+        public var description: String {
+            value == .serveWhileRefreshing ? "serveWhileRefreshing" : "waitForRefresh"
+        }
+    }
+
+    /// Retries of transient failures (5xx, 429, network), with exponential backoff and jitter.
+    public struct Retry: Sendable, Hashable {
+        /// Attempts per token request, including the first. Default 3.
+        public var maxAttempts: Int = 3
+        /// The first backoff; each retry doubles it, with random jitter in [½, 1] of the value. Default 250 ms.
+        public var initialBackoff: Duration = .milliseconds(250)
+        /// The largest backoff. Default 8 s.
+        public var maximumBackoff: Duration = .seconds(8)
+        /// The longest `Retry-After` the broker waits for; a longer one fails at once with the hint attached.
+        /// Default 30 s.
+        public var maximumRetryAfter: Duration = .seconds(30)
+
+        /// Creates the default retry settings.
+        public init() {}
+    }
+
+    /// Freshness rules. Default ``RefreshPolicy/standard``.
+    public var refreshPolicy: RefreshPolicy = .standard
+    /// What stale tokens do. Default ``StaleTokenBehavior/serveWhileRefreshing``.
+    public var staleTokenBehavior: StaleTokenBehavior = .serveWhileRefreshing
+    /// Retry settings.
+    public var retry = Retry()
+    /// The time one HTTP attempt may take. Default 10 s.
+    public var requestTimeout: Duration = .seconds(10)
+    /// The time one flow may take in all, retries and lease waits included; callers waiting on a shared refresh
+    /// stop waiting after it. Default 30 s.
+    public var totalTimeout: Duration = .seconds(30)
+    /// How long a cross-process refresh lease lives if its holder dies. Default 30 s.
+    public var leaseTimeToLive: Duration = .seconds(30)
+    /// How long an authorization session waits for its callback. Default 10 minutes.
+    public var authorizationSessionLifetime: Duration = .seconds(600)
+    /// The clock. Default ``BrokerClock/system``.
+    public var clock: BrokerClock = .system
+    /// Called with every ``BrokerEvent``, synchronously on the task that caused it; keep it short.
+    public var onEvent: (@Sendable (BrokerEvent) -> Void)?
+
+    /// Creates the default configuration.
+    public init() {}
+
+    /// Checks every value.
+    /// - Throws: ``BrokerError`` (``BrokerError/Code/invalidConfiguration``) naming the first bad setting.
+    public func validate() throws {
+        func require(_ condition: Bool, _ message: String) throws {
+            if !condition { throw BrokerError(.invalidConfiguration, message) }
+        }
+        try require(retry.maxAttempts >= 1 && retry.maxAttempts <= 20, "retry.maxAttempts must be 1...20")
+        try require(retry.initialBackoff >= .zero, "retry.initialBackoff must not be negative")
+        try require(retry.maximumBackoff >= retry.initialBackoff, "retry.maximumBackoff must be ≥ initialBackoff")
+        try require(retry.maximumRetryAfter >= .zero, "retry.maximumRetryAfter must not be negative")
+        try require(requestTimeout > .zero, "requestTimeout must be positive")
+        try require(totalTimeout >= requestTimeout, "totalTimeout must be ≥ requestTimeout")
+        try require(leaseTimeToLive > .zero, "leaseTimeToLive must be positive")
+        try require(authorizationSessionLifetime > .zero, "authorizationSessionLifetime must be positive")
+    }
+}

@@ -1,0 +1,69 @@
+public import Foundation
+
+/// Turns an unsuccessful token-endpoint response into a ``BrokerError``, following RFC 6749 §5.2.
+///
+/// - 429, and 503 with `Retry-After` → ``BrokerError/Code/rateLimited`` (transient, with the delay).
+/// - Other 5xx, 408, and the `temporarily_unavailable` / `server_error` codes → ``BrokerError/Code/providerUnavailable``.
+/// - `invalid_grant` → ``BrokerError/Code/invalidGrant`` (terminal: re-authorize).
+/// - `invalid_client`, `unauthorized_client` → ``BrokerError/Code/clientRejected``.
+/// - `slow_down` → ``BrokerError/Code/rateLimited``.
+/// - Any other OAuth error, or a 4xx without one (an HTML page) → ``BrokerError/Code/providerRejected``.
+/// - 3xx → ``BrokerError/Code/redirectRefused``.
+///
+/// Only an explicit `invalid_grant` is treated as a dead grant; `invalid_request` and friends never wipe a token.
+public enum ResponseClassifier {
+    /// The RFC 6749 §5.2 error body, when the response carries one.
+    public struct OAuthErrorBody: Sendable, Hashable {
+        /// `error`.
+        public var code: OAuthErrorCode
+        /// `error_description`.
+        public var description: String?
+        /// `error_uri`.
+        public var uri: String?
+    }
+
+    /// Parses an RFC 6749 §5.2 error object from `body`, if it is one.
+    public static func oauthError(in body: Data) -> OAuthErrorBody? {
+        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
+            let code = object["error"] as? String, !code.isEmpty, code.utf8.count <= 128
+        else { return nil }
+        return OAuthErrorBody(
+            code: OAuthErrorCode(rawValue: code), description: object["error_description"] as? String,
+            uri: object["error_uri"] as? String)
+    }
+
+    /// Classifies `response`, which was not a successful token response.
+    public static func classify(_ response: TransportResponse, metadata: ResponseMetadata, provider: ProviderID?)
+        -> BrokerError
+    {
+        let status = response.status
+        let body = oauthError(in: response.body)
+        let retryAfter = metadata.retryAfter
+        func make(_ code: BrokerError.Code, _ message: String) -> BrokerError {
+            BrokerError(
+                code, message, oauthError: body?.code, oauthErrorDescription: body?.description, status: status,
+                retryAfter: retryAfter, provider: provider)
+        }
+        if (300..<400).contains(status) {
+            return make(.redirectRefused, "the endpoint answered with a redirect (HTTP \(status))")
+        }
+        if status == 429 || (status == 503 && retryAfter != nil) || body?.code == .slowDown {
+            return make(.rateLimited, "the provider is rate limiting requests (HTTP \(status))")
+        }
+        if status >= 500 || status == 408 || body?.code == .temporarilyUnavailable || body?.code == .serverError {
+            return make(.providerUnavailable, "the provider is unavailable (HTTP \(status))")
+        }
+        if let body {
+            switch body.code {
+            case .invalidGrant:
+                return make(.invalidGrant, "the provider rejected the grant (invalid_grant)")
+            case .invalidClient, .unauthorizedClient:
+                return make(.clientRejected, "the provider rejected the client (\(body.code.rawValue))")
+            default:
+                return make(.providerRejected, "the provider rejected the request (\(body.code.rawValue))")
+            }
+        }
+        let kind = metadata.contentType.map { " with \($0) body" } ?? ""
+        return make(.providerRejected, "the provider answered HTTP \(status)\(kind) and no OAuth error")
+    }
+}
