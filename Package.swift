@@ -11,15 +11,24 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "OAuthBroker", targets: ["OAuthBroker"]),
+        .library(name: "OAuthBrokerCurl", targets: ["OAuthBrokerCurl"]),
+        .library(name: "OAuthBrokerSQLite", targets: ["OAuthBrokerSQLite"]),
+        .library(name: "OAuthBrokerRedis", targets: ["OAuthBrokerRedis"]),
         .library(name: "OAuthBrokerTesting", targets: ["OAuthBrokerTesting"]),
+        .executable(name: "oauth-broker", targets: ["oauth-broker"]),
+        .executable(name: "mock-authorization-server", targets: ["mock-authorization-server"]),
+        .executable(name: "oauth-broker-bench", targets: ["oauth-broker-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
+        // The core: pure Swift, no C. Users of any store or transport link this.
         .target(
             name: "OAuthBroker",
             dependencies: [
@@ -30,15 +39,92 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+
+        // libcurl transport (the default).
+        .systemLibrary(
+            name: "CCurl", path: "Sources/CCurl", pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]),
+        .target(name: "CCurlShims", dependencies: ["CCurl"]),
+        .target(
+            name: "OAuthBrokerCurl",
+            dependencies: ["OAuthBroker", "CCurl", "CCurlShims", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+
+        // SQLite store.
+        .systemLibrary(
+            name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]),
+        .target(name: "OAuthBrokerSQLite", dependencies: ["OAuthBroker", "CSQLite"], swiftSettings: strict),
+
+        // Redis store.
+        .systemLibrary(
+            name: "CHiredis", path: "Sources/CHiredis", pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"]), .brew(["hiredis"])]),
+        .target(name: "OAuthBrokerRedis", dependencies: ["OAuthBroker", "CHiredis"], swiftSettings: strict),
+
+        // Test doubles: fake transport, test clock, store conformance suite, mock authorization server.
         .target(
             name: "OAuthBrokerTesting",
-            dependencies: ["OAuthBroker"],
+            dependencies: [
+                "OAuthBroker",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
+
+        // Executables.
+        .executableTarget(
+            name: "oauth-broker",
+            dependencies: [
+                "OAuthBroker", "OAuthBrokerCurl", "OAuthBrokerSQLite", "OAuthBrokerRedis", "OAuthBrokerTesting",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "mock-authorization-server",
+            dependencies: ["OAuthBrokerTesting", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "oauth-broker-bench",
+            dependencies: [
+                "OAuthBroker", "OAuthBrokerCurl", "OAuthBrokerSQLite", "OAuthBrokerRedis", "OAuthBrokerTesting",
+                "CSQLite", "CHiredis",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        // Runs one broker operation in its own OS process; the multi-process tests spawn it.
+        .executableTarget(
+            name: "oauth-broker-test-helper",
+            dependencies: ["OAuthBroker", "OAuthBrokerCurl", "OAuthBrokerSQLite", "OAuthBrokerRedis"],
+            swiftSettings: strict
+        ),
+
+        // Tests: one target per source target.
+        .testTarget(name: "OAuthBrokerTests", dependencies: ["OAuthBroker", "OAuthBrokerTesting"], swiftSettings: strict),
         .testTarget(
-            name: "OAuthBrokerTests",
-            dependencies: ["OAuthBroker", "OAuthBrokerTesting"],
-            swiftSettings: strict
-        ),
+            name: "OAuthBrokerCurlTests",
+            dependencies: [
+                "OAuthBrokerCurl", "OAuthBrokerTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "OAuthBrokerSQLiteTests",
+            dependencies: ["OAuthBrokerSQLite", "OAuthBrokerCurl", "OAuthBrokerTesting", "CSQLite"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "OAuthBrokerRedisTests",
+            dependencies: ["OAuthBrokerRedis", "OAuthBrokerCurl", "OAuthBrokerTesting", "CHiredis"],
+            swiftSettings: strict),
+        .testTarget(name: "OAuthBrokerTestingTests", dependencies: ["OAuthBrokerTesting"], swiftSettings: strict),
+        .testTarget(name: "OAuthBrokerCLITests", dependencies: ["OAuthBrokerTesting"], swiftSettings: strict),
     ]
 )

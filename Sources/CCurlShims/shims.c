@@ -1,0 +1,1 @@
+int CCurlShims_placeholder(void) { return 0; }

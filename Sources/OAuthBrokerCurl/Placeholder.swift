@@ -1,0 +1,1 @@
+// OAuthBrokerCurl: implementation pending.

@@ -1,0 +1,1 @@
+// OAuthBrokerRedis: implementation pending.

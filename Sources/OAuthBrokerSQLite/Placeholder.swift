@@ -1,0 +1,1 @@
+// OAuthBrokerSQLite: implementation pending.
