@@ -75,12 +75,19 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // Shared by the executables: store URLs (`memory:`, `file:`, `sqlite:`, `redis://`), provider files.
+        .target(
+            name: "OAuthBrokerTools",
+            dependencies: ["OAuthBroker", "OAuthBrokerCurl", "OAuthBrokerSQLite", "OAuthBrokerRedis"],
+            swiftSettings: strict
+        ),
+
         // Executables.
         .executableTarget(
             name: "oauth-broker",
             dependencies: [
                 "OAuthBroker", "OAuthBrokerCurl", "OAuthBrokerSQLite", "OAuthBrokerRedis", "OAuthBrokerTesting",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "OAuthBrokerTools", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
@@ -93,7 +100,7 @@ let package = Package(
             name: "oauth-broker-bench",
             dependencies: [
                 "OAuthBroker", "OAuthBrokerCurl", "OAuthBrokerSQLite", "OAuthBrokerRedis", "OAuthBrokerTesting",
-                "CSQLite", "CHiredis",
+                "CSQLite", "CHiredis", "OAuthBrokerTools",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -101,7 +108,7 @@ let package = Package(
         // Runs one broker operation in its own OS process; the multi-process tests spawn it.
         .executableTarget(
             name: "oauth-broker-test-helper",
-            dependencies: ["OAuthBroker", "OAuthBrokerCurl", "OAuthBrokerSQLite", "OAuthBrokerRedis"],
+            dependencies: ["OAuthBroker", "OAuthBrokerCurl", "OAuthBrokerSQLite", "OAuthBrokerRedis", "OAuthBrokerTools"],
             swiftSettings: strict
         ),
 
