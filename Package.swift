@@ -34,7 +34,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             swiftSettings: strict
@@ -113,7 +113,14 @@ let package = Package(
         ),
 
         // Tests: one target per source target.
-        .testTarget(name: "OAuthBrokerTests", dependencies: ["OAuthBroker", "OAuthBrokerTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "OAuthBrokerTests",
+            dependencies: [
+                "OAuthBroker", "OAuthBrokerTesting",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+            ],
+            swiftSettings: strict),
         .testTarget(
             name: "OAuthBrokerCurlTests",
             dependencies: [

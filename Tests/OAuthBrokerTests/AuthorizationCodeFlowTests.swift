@@ -45,8 +45,8 @@ import Testing
         let store = MemoryStore()
         let transport = FakeTransport()
         let starter = Fixtures.broker(store: store)
-        let finisher = Fixtures.broker(store: store, transport: transport)
         let events = EventLog()
+        let finisher = Fixtures.broker(store: store, transport: transport) { $0.onEvent = events.record }
         let key = Fixtures.key()
         let request = try await starter.startAuthorization(for: key, redirectURI: Self.redirect)
         let state = try #require(Self.query(of: request.url)["state"])
@@ -60,6 +60,8 @@ import Testing
         #expect(PKCE.isValidVerifier(sent.field("code_verifier") ?? ""))
         let stored = try #require(try await store.record(for: key))
         #expect(stored.refreshToken == Secret("rt-1"))
+        #expect(events.all.map(\.kind) == [.issued])
+        #expect(events.all.first?.grant == .authorizationCode)
         // Replaying the callback fails: sessions are single-use.
         await #expect(throws: BrokerError.invalidAuthorizationState) {
             try await finisher.completeAuthorization(callbackURL: Self.callback(state: state))
