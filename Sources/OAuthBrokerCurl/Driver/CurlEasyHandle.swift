@@ -171,8 +171,10 @@ final class CurlEasyHandle {
     /// Records one header line. A status line starts a new response (after a 1xx or any interim response), so
     /// only the final response's fields are kept.
     fileprivate func receiveHeaderLine(_ bytes: UnsafeRawBufferPointer) {
-        var line = String(decoding: bytes, as: UTF8.self)
-        while line.hasSuffix("\n") || line.hasSuffix("\r") { line.removeLast() }
+        // Strip the line ending as bytes: in a Swift String, "\r\n" is one Character.
+        var end = bytes.count
+        while end > 0, bytes[end - 1] == UInt8(ascii: "\n") || bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+        let line = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[..<end]), as: UTF8.self)
         if line.hasPrefix("HTTP/") {
             responseHeaders.removeAll(keepingCapacity: true)
             return
