@@ -230,12 +230,20 @@ struct CurlTransportTests {
     @Test("a header value with a line break is refused before anything is sent")
     func headerInjectionRefused() async throws {
         try await withServerAndTransport(handler: { _ in .init(status: 200) }) { server, transport in
+            let first = try await transport.send(formPost(server.url("/first")))
+            #expect(first.status == 200)
             var request = formPost(server.url("/token"))
             request.headers.add(name: "X-Evil", value: "a\r\nInjected: yes")
             let error = await thrownError { _ = try await transport.send(request) }
             #expect((error as? CurlError)?.kind == .invalidRequest)
             #expect(mappedCode(error, for: request) == .invalidInput)
-            #expect(server.acceptedConnections == 0)
+            var badMethod = formPost(server.url("/token"))
+            badMethod.method = "PO ST"
+            let methodError = await thrownError { _ = try await transport.send(badMethod) }
+            #expect((methodError as? CurlError)?.kind == .invalidRequest)
+            #expect(server.requests.map(\.uri) == ["/first"])
+            // The refused requests reused the pooled handle; they add no connection to the count.
+            #expect(transport.connectionsOpened == 1)
         }
     }
 

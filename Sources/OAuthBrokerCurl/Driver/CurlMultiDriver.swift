@@ -67,7 +67,7 @@ final class CurlMultiDriver {
     /// Starts the driver thread. The thread holds the driver until ``shutdown()`` makes it exit.
     func start() {
         let thread = Thread { self.run() }
-        thread.name = "oauth-broker-curl"
+        thread.name = "oauth-curl"  // Linux thread names hold 15 bytes
         thread.start()
     }
 
