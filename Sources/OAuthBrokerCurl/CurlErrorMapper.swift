@@ -3,17 +3,19 @@ public import OAuthBroker
 
 /// Maps what ``CurlTransport`` throws to ``OAuthBroker/BrokerError``s with precise codes.
 ///
-/// | failure | code |
-/// |---|---|
-/// | host name not resolved (`CURLE_COULDNT_RESOLVE_HOST`, `…_PROXY`) | ``OAuthBroker/BrokerError/Code/dnsFailure`` |
-/// | connection refused or unreachable (`CURLE_COULDNT_CONNECT`) | ``OAuthBroker/BrokerError/Code/connectionFailed`` |
-/// | timeout (`CURLE_OPERATION_TIMEDOUT`) | ``OAuthBroker/BrokerError/Code/timedOut`` |
-/// | TLS handshake or certificate failure (`CURLE_SSL_*`, `CURLE_PEER_FAILED_VERIFICATION`) | ``OAuthBroker/BrokerError/Code/tlsFailure`` |
-/// | body over the limit (`CURLE_FILESIZE_EXCEEDED`, or the transport's own check) | ``OAuthBroker/BrokerError/Code/responseTooLarge`` |
-/// | task cancelled, transport shut down | ``OAuthBroker/BrokerError/Code/cancelled`` |
-/// | scheme other than http/https, malformed URL, option not supported by this libcurl | ``OAuthBroker/BrokerError/Code/invalidConfiguration`` |
-/// | malformed method or header | ``OAuthBroker/BrokerError/Code/invalidInput`` |
-/// | anything else (connection reset, empty reply, …) | ``OAuthBroker/BrokerError/Code/transportFailed`` |
+/// - Host name not resolved (`CURLE_COULDNT_RESOLVE_HOST`, `…_PROXY`) →
+///   ``OAuthBroker/BrokerError/Code/dnsFailure``.
+/// - Connection refused or unreachable (`CURLE_COULDNT_CONNECT`) → ``OAuthBroker/BrokerError/Code/connectionFailed``.
+/// - Timeout (`CURLE_OPERATION_TIMEDOUT`) → ``OAuthBroker/BrokerError/Code/timedOut``.
+/// - TLS handshake or certificate failure (`CURLE_SSL_*`, `CURLE_PEER_FAILED_VERIFICATION`, …) →
+///   ``OAuthBroker/BrokerError/Code/tlsFailure``.
+/// - Body over the limit (`CURLE_FILESIZE_EXCEEDED`, or the transport's own check) →
+///   ``OAuthBroker/BrokerError/Code/responseTooLarge``.
+/// - Task cancelled, transport shut down → ``OAuthBroker/BrokerError/Code/cancelled``.
+/// - Scheme other than http/https, malformed URL, option this libcurl lacks →
+///   ``OAuthBroker/BrokerError/Code/invalidConfiguration``.
+/// - Malformed method or header → ``OAuthBroker/BrokerError/Code/invalidInput``.
+/// - Anything else (connection reset, empty reply, …) → ``OAuthBroker/BrokerError/Code/transportFailed``.
 ///
 /// ``OAuthBroker/BrokerError/Code/connectionFailed`` and ``OAuthBroker/BrokerError/Code/dnsFailure`` are used only
 /// where the request cannot have reached the server, because the broker retries them even for one-time grants.

@@ -62,7 +62,9 @@ extension CurlTransport {
             try require(requestTimeout > .zero, "requestTimeout must be positive")
             try require(maximumResponseBodyBytes > 0, "maximumResponseBodyBytes must be positive")
             try require(maximumConnectionsPerHost >= 1, "maximumConnectionsPerHost must be at least 1")
-            try require(maximumConnections >= maximumConnectionsPerHost, "maximumConnections must be ≥ maximumConnectionsPerHost")
+            try require(
+                maximumConnections >= maximumConnectionsPerHost,
+                "maximumConnections must be ≥ maximumConnectionsPerHost")
             try require(maximumIdleHandles >= 0, "maximumIdleHandles must not be negative")
             try require(
                 !userAgent.unicodeScalars.contains { $0.properties.generalCategory == .control },
@@ -81,7 +83,8 @@ extension CurlTransport {
                         && isDirectory.boolValue,
                     "caDirectoryPath is not a directory")
             }
-            try require(clientKeyPath == nil || clientCertificatePath != nil, "clientKeyPath needs clientCertificatePath")
+            try require(
+                clientKeyPath == nil || clientCertificatePath != nil, "clientKeyPath needs clientCertificatePath")
             if let proxyURL {
                 let scheme = URL(string: proxyURL)?.scheme?.lowercased()
                 try require(scheme == "http" || scheme == "https", "proxyURL must be an http or https URL")

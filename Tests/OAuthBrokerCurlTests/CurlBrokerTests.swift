@@ -58,7 +58,8 @@ struct CurlBrokerTests {
         let attempts = EventCounter()
         let server = try await LoopbackHTTPServer.start { _ in
             attempts.increment() == 1
-                ? .init(status: 429, headers: [("Retry-After", "1"), ("Content-Type", "text/html")], text: "<p>busy</p>")
+                ? .init(
+                    status: 429, headers: [("Retry-After", "1"), ("Content-Type", "text/html")], text: "<p>busy</p>")
                 : .init(status: 200, headers: [("Content-Type", "application/json")], text: Self.tokenJSON)
         }
         let sleeps = InstantSleeps()

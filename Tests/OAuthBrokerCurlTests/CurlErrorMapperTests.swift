@@ -44,10 +44,12 @@ struct CurlErrorMapperTests {
         #expect(!mapped.message.contains("/token"))
     }
 
-    @Test("schemes other than http and https are refused (.invalidConfiguration)", arguments: ["ftp", "file", "gopher"])
+    @Test(
+        "schemes other than http and https are refused (.invalidConfiguration)", arguments: ["ftp", "file", "gopher"])
     func nonHTTPSchemeRefused(scheme: String) async throws {
         try await withServerAndTransport(handler: { _ in .init(status: 200) }) { server, transport in
-            let url = scheme == "file"
+            let url =
+                scheme == "file"
                 ? URL(string: "file:///etc/hostname")! : URL(string: "\(scheme)://127.0.0.1:\(server.port)/token")!
             let request = TransportRequest(method: "GET", url: url)
             let error = await thrownError { _ = try await transport.send(request) }
@@ -88,7 +90,9 @@ struct CurlErrorMapperTests {
     func otherErrors() {
         let request = formPost(URL(string: "https://idp.example/token")!)
         let mapper = CurlErrorMapper()
-        #expect(mapper.mapTransportError(CurlError(.responseTooLarge, message: "m"), for: request).code == .responseTooLarge)
+        #expect(
+            mapper.mapTransportError(CurlError(.responseTooLarge, message: "m"), for: request).code == .responseTooLarge
+        )
         #expect(mapper.mapTransportError(CurlError(.shutDown, message: "m"), for: request).code == .cancelled)
         #expect(mapper.mapTransportError(CurlError(.invalidRequest, message: "m"), for: request).code == .invalidInput)
         #expect(mapper.mapTransportError(CancellationError(), for: request).code == .cancelled)

@@ -92,7 +92,8 @@ struct CurlTransportTests {
     @Test("headers of an interim 1xx response are not mixed into the final response's")
     func interimHeadersDropped() async throws {
         let handler: LoopbackHTTPServer.Handler = { _ in
-            .init(status: 200, headers: [("X-Final", "yes")], body: Array("ok".utf8),
+            .init(
+                status: 200, headers: [("X-Final", "yes")], body: Array("ok".utf8),
                 interim: [(103, [("Link", "</style.css>; rel=preload"), ("X-Interim", "yes")])])
         }
         try await withServerAndTransport(handler: handler) { server, transport in

@@ -28,9 +28,10 @@ final class LoopbackHTTPServer: Sendable {
         /// Informational (1xx) responses sent before this one.
         var interim: [(Int, [(String, String)])] = []
 
-        init(status: Int, headers: [(String, String)] = [], body: [UInt8] = [], chunked: Bool = false,
-            interim: [(Int, [(String, String)])] = [])
-        {
+        init(
+            status: Int, headers: [(String, String)] = [], body: [UInt8] = [], chunked: Bool = false,
+            interim: [(Int, [(String, String)])] = []
+        ) {
             self.status = status
             self.headers = headers
             self.body = body
@@ -148,11 +149,14 @@ final class LoopbackHTTPServer: Sendable {
         }
         var headers = HTTPHeaders(response.headers)
         if !response.chunked { headers.replaceOrAdd(name: "Content-Length", value: "\(response.body.count)") }
-        parts.append(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: response.status), headers: headers)))
+        parts.append(
+            .head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: response.status), headers: headers)))
         if !response.body.isEmpty {
             if response.chunked {
                 // Several chunks, so the client cannot know the length in advance.
-                for slice in response.body.chunks(of: 16 * 1024) { parts.append(.body(.byteBuffer(ByteBuffer(bytes: slice)))) }
+                for slice in response.body.chunks(of: 16 * 1024) {
+                    parts.append(.body(.byteBuffer(ByteBuffer(bytes: slice))))
+                }
             } else {
                 parts.append(.body(.byteBuffer(ByteBuffer(bytes: response.body))))
             }

@@ -124,14 +124,16 @@ final class CurlMultiDriver {
             let performCode = curl_multi_perform(multi, &running)
             if performCode != CURLM_OK {
                 logger.error(
-                    "curl_multi_perform failed", metadata: ["error": "\(String(cString: curl_multi_strerror(performCode)))"])
+                    "curl_multi_perform failed",
+                    metadata: ["error": "\(String(cString: curl_multi_strerror(performCode)))"])
             }
             collectFinished()
             // With transfers running, libcurl shortens the wait to its own next timeout.
             let waitMilliseconds: Int32 = active.isEmpty ? 60_000 : 1_000
             let pollCode = curl_multi_poll(multi, nil, 0, waitMilliseconds, nil)
             if pollCode != CURLM_OK {
-                logger.error("curl_multi_poll failed", metadata: ["error": "\(String(cString: curl_multi_strerror(pollCode)))"])
+                logger.error(
+                    "curl_multi_poll failed", metadata: ["error": "\(String(cString: curl_multi_strerror(pollCode)))"])
                 usleep(10_000)  // never spin
             }
         }
@@ -141,7 +143,9 @@ final class CurlMultiDriver {
     private func begin(_ transfer: PendingTransfer) {
         guard !transfer.isFinished else { return }  // cancelled while queued
         guard let handle = idle.popLast() ?? CurlEasyHandle() else {
-            transfer.finish(.failure(CurlError(.curl, curlCode: Int(CURLE_OUT_OF_MEMORY.rawValue), message: "curl_easy_init failed")))
+            transfer.finish(
+                .failure(
+                    CurlError(.curl, curlCode: Int(CURLE_OUT_OF_MEMORY.rawValue), message: "curl_easy_init failed")))
             return
         }
         do {
@@ -154,7 +158,9 @@ final class CurlMultiDriver {
         let code = curl_multi_add_handle(multi, handle.raw)
         guard code == CURLM_OK else {
             transfer.finish(
-                .failure(CurlError(.curl, message: "curl_multi_add_handle failed: \(String(cString: curl_multi_strerror(code)))")))
+                .failure(
+                    CurlError(
+                        .curl, message: "curl_multi_add_handle failed: \(String(cString: curl_multi_strerror(code)))")))
             release(handle)
             return
         }
@@ -188,7 +194,8 @@ final class CurlMultiDriver {
             if result == CURLE_OK {
                 let response = handle.response()
                 logger.trace(
-                    "curl transfer finished", metadata: ["http.host": "\(handle.host)", "http.status": "\(response.status)"])
+                    "curl transfer finished",
+                    metadata: ["http.host": "\(handle.host)", "http.status": "\(response.status)"])
                 transfer.finish(.success(response))
             } else {
                 let error = self.error(for: result, handle: handle)
