@@ -37,7 +37,7 @@ public final class Broker<Transport: TokenTransport, Mapper: TransportErrorMappe
     let logger: Logger
     let metrics: BrokerMetrics
     let tracer: any Tracer
-    let cache = TokenCache()
+    let cache: TokenCache
     let flights: SingleFlight<StoreKey, TokenRecord>
     private let subscribers = Mutex<(next: Int, continuations: [Int: AsyncStream<BrokerEvent>.Continuation])>(
         (0, [:]))
@@ -68,6 +68,7 @@ public final class Broker<Transport: TokenTransport, Mapper: TransportErrorMappe
         self.errorMapper = errorMapper
         self.configuration = configuration
         self.leaseOwner = LeaseOwner.random()
+        self.cache = TokenCache(clock: configuration.clock)
         self.logger = logger ?? Logger(label: "oauth-broker", factory: { _ in SwiftLogNoOpLogHandler() })
         let metrics = BrokerMetrics(
             factory: configuration.metricsFactory ?? MetricsSystem.factory, provider: provider.id.rawValue,
@@ -99,7 +100,27 @@ public final class Broker<Transport: TokenTransport, Mapper: TransportErrorMappe
     /// - Throws: ``BrokerError``: ``BrokerError/Code/reauthorizationRequired`` when nothing usable is stored and no
     ///   grant can make one, ``BrokerError/Code/invalidGrant`` when the provider killed the grant,
     ///   ``BrokerError/Code/tokenRevoked``, transient codes after retries, ``BrokerError/Code/deadlineExceeded``.
-    public func accessToken(for key: StoreKey) async throws -> AccessToken {
+    ///
+    /// Inlinable so that a hit costs the caller one synchronous call (``cachedAccessToken(for:)``) and no async frame.
+    @inlinable
+    nonisolated(nonsending) public func accessToken(for key: StoreKey) async throws -> AccessToken {
+        if let token = cachedAccessToken(for: key) { return token }
+        return try await accessTokenAfterMiss(for: key)
+    }
+
+    /// The cached token for `key` if it is fresh, without ever suspending or touching the store or the network.
+    ///
+    /// - Parameter key: The key.
+    /// - Returns: The token, or `nil` when nothing fresh is cached (call ``accessToken(for:)`` then).
+    public func cachedAccessToken(for key: StoreKey) -> AccessToken? {
+        guard let token = cache.freshToken(for: key) else { return nil }
+        metrics.recordCacheHit()
+        return token
+    }
+
+    /// The part of ``accessToken(for:)`` after the hit path found no fresh token.
+    @usableFromInline
+    func accessTokenAfterMiss(for key: StoreKey) async throws -> AccessToken {
         if let entry = cache.entry(for: key) {
             let now = configuration.clock.now()
             if now < entry.staleAt {
@@ -212,8 +233,7 @@ public final class Broker<Transport: TokenTransport, Mapper: TransportErrorMappe
         }
         let jitter = Double.random(in: 0..<1)
         let staleAt = configuration.refreshPolicy.staleInstant(of: record, jitterFraction: jitter) ?? .distantFuture
-        cache.store(
-            TokenCache.Entry(token: token, staleAt: staleAt, expiresAt: record.expiresAt ?? .distantFuture), for: key)
+        cache.store(record, for: key, staleAt: staleAt, expiresAt: record.expiresAt ?? .distantFuture)
         return token
     }
 

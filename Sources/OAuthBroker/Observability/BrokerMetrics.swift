@@ -29,6 +29,9 @@ final class BrokerMetrics: Sendable {
     let singleFlightJoins: Counter
     let leaseWaits: Counter
     let leaseWaitDuration: Timer
+    /// Whether the factory records anything. With the default no-op factory (checked once, here) a cache hit skips
+    /// even the counter's dynamic call.
+    let isRecording: Bool
 
     private let factory: any MetricsFactory
     private let provider: String
@@ -39,6 +42,7 @@ final class BrokerMetrics: Sendable {
         self.factory = factory
         self.provider = provider
         self.store = store
+        isRecording = !(factory is NOOPMetricsHandler)
         let base = [("provider", provider)]
         cacheHits = Counter(label: "oauth_broker_cache_hits_total", dimensions: base, factory: factory)
         cacheMisses = Counter(label: "oauth_broker_cache_misses_total", dimensions: base, factory: factory)
@@ -48,6 +52,12 @@ final class BrokerMetrics: Sendable {
             label: "oauth_broker_lease_waits_total", dimensions: base + [("store", store)], factory: factory)
         leaseWaitDuration = Timer(
             label: "oauth_broker_lease_wait_duration", dimensions: base + [("store", store)], factory: factory)
+    }
+
+    /// Counts a cache hit: one dynamic call into the metrics backend, or nothing with the no-op factory.
+    @inline(__always)
+    func recordCacheHit() {
+        if isRecording { cacheHits.increment() }
     }
 
     func tokenRequest(flow: String, outcome: String, nanoseconds: Int64) {
