@@ -8,7 +8,7 @@ import Synchronization
 /// - The **master table**: sixteen shards, each a `Mutex` around `[StoreKey: Item]`, chosen by the key's
 ///   precomputed hash. Every write goes here first, and every slow-path read (stale, refresh, invalidate) reads
 ///   here. An item holds the entry and, weakly, the key's ``Cell`` when a ``TokenHandle`` exists.
-/// - **Per-CPU tables**: one `Mutex<[StoreKey: Entry]>` per CPU (up to 16, by `sched_getcpu()`), filled lazily
+/// - **Per-CPU tables**: one `Mutex<ReplicaTable>` per CPU (up to 16, by `sched_getcpu()`), filled lazily
 ///   from the master table with the CPU's *own copy* of the ``AccessToken``. A hit locks only its CPU's table and
 ///   retains only its CPU's token object, so concurrent hits on one key from several cores write no shared cache
 ///   line: 64 tasks on two cores run as fast as two.
@@ -20,8 +20,9 @@ import Synchronization
 /// the master after the writer that replaced it returns.
 ///
 /// ## Cost of a hit through ``freshToken(for:)``
-/// one coarse clock read, one `sched_getcpu()`, one uncontended lock, one dictionary probe (hashing one
-/// precomputed integer), one comparison of two `Date`s and one retain of a CPU-local object.
+/// one coarse clock read, one `sched_getcpu()`, one uncontended lock, one multiply-shift of the precomputed hash
+/// and (usually) one probe compared by identity, one comparison of two `Date`s and one retain of a CPU-local
+/// object.
 final class TokenCache: Sendable {
     /// A cached token and its stale and expiry instants.
     struct Entry: Sendable {
@@ -70,28 +71,15 @@ final class TokenCache: Sendable {
         let items = Mutex<[StoreKey: Item]>([:])
     }
 
-    /// A per-CPU table: a direct-mapped front of recently hit keys (found by the key's precomputed hash and an
-    /// identity comparison, no hashing), and a dictionary behind it. Padded like ``Replica``.
+    /// A per-CPU table of replicas, padded like ``Replica``.
     private final class CPUTable: Sendable {
-        struct Recent {
-            let key: StoreKey
-            let entry: Entry
-        }
-
-        struct State {
-            var recent = [Recent?](repeating: nil, count: TokenCache.recentCount)
-            var entries: [StoreKey: Entry] = [:]
-        }
-
-        let state = Mutex(State())
+        let table = Mutex(ReplicaTable())
         private let padding: (Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int) = (
             0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
         )
     }
 
     private static let shardCount = 16
-    /// Slots in each CPU table's direct-mapped front (a power of two).
-    fileprivate static let recentCount = 64
     private let shards: [Shard] = (0..<TokenCache.shardCount).map { _ in Shard() }
     /// Retained once here and released in `deinit` (see ``Cell/replicas``).
     private let tables: [Unmanaged<CPUTable>]
@@ -119,29 +107,16 @@ final class TokenCache: Sendable {
     @inline(__always)
     func freshToken(for key: StoreKey) -> AccessToken? {
         let now = clock.now()
-        let slot = Int(truncatingIfNeeded: key.precomputedHash) & (Self.recentCount - 1)
         let entry = tables[cpu.slot()]._withUnsafeGuaranteedRef { table in
-            table.state.withLock { state -> Entry? in
-                if let recent = state.recent[slot], recent.key == key { return recent.entry }
-                return lookUpBehindFront(key, slot: slot, in: &state)
+            table.table.withLock { table -> Entry? in
+                if let entry = table.entry(for: key) { return entry }
+                guard let copy = makeReplica(of: key) else { return nil }
+                table.set(copy, for: key)
+                return copy
             }
         }
         guard let entry, now < entry.staleAt else { return nil }
         return entry.token
-    }
-
-    /// The dictionary half of a per-CPU lookup: moves the key to the front, refilling from the master table.
-    private func lookUpBehindFront(_ key: StoreKey, slot: Int, in state: inout CPUTable.State) -> Entry? {
-        let entry: Entry
-        if let found = state.entries[key] {
-            entry = found
-        } else {
-            guard let copy = makeReplica(of: key) else { return nil }
-            state.entries[key] = copy
-            entry = copy
-        }
-        state.recent[slot] = CPUTable.Recent(key: key, entry: entry)
-        return entry
     }
 
     /// The cached token of `cell`'s key if it is fresh now, else `nil`.
@@ -224,14 +199,8 @@ final class TokenCache: Sendable {
     }
 
     private func clearReplicas(of key: StoreKey, cell: Cell?) {
-        let slot = Int(truncatingIfNeeded: key.precomputedHash) & (Self.recentCount - 1)
         for table in tables {
-            table._withUnsafeGuaranteedRef { table in
-                table.state.withLock { state in
-                    state.entries.removeValue(forKey: key)
-                    if let recent = state.recent[slot], recent.key == key { state.recent[slot] = nil }
-                }
-            }
+            table._withUnsafeGuaranteedRef { $0.table.withLock { $0.remove(key) } }
         }
         if let cell {
             for replica in cell.replicas { replica._withUnsafeGuaranteedRef { $0.entry.withLock { $0 = nil } } }
