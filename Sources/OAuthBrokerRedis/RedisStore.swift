@@ -135,4 +135,13 @@ extension RedisStore {
 
     /// The Redis key name of `key`'s record hash.
     package func recordKeyName(_ key: StoreKey) -> String { String(decoding: layout.record(key), as: UTF8.self) }
+
+    /// The Redis key name of `key`'s refresh lease.
+    package func leaseKeyName(_ key: StoreKey) -> String { String(decoding: layout.lease(key), as: UTF8.self) }
+
+    /// The Redis key name of a session.
+    package func sessionKeyName(_ id: String) -> String { String(decoding: layout.session(id), as: UTF8.self) }
+
+    /// The Redis key name of the session index.
+    package var sessionIndexKeyName: String { String(decoding: layout.sessionIndex, as: UTF8.self) }
 }
