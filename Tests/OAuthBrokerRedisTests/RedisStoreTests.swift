@@ -150,6 +150,27 @@ struct RedisStoreTests {
         try await store.deleteAllKeysUnderPrefix()
     }
 
+    @Test("the store's clock decides session expiry")
+    func sessionClock() async throws {
+        let configuration = try RedisTestEnvironment.configuration()
+        let late = try RedisStore(configuration: configuration, now: { Date().addingTimeInterval(3600) })
+        let onTime = try RedisStore(configuration: configuration)
+        let session = AuthorizationSession(
+            state: Secret("s-\(UInt64.random(in: 0...UInt64.max))"), codeVerifier: Secret("v"),
+            redirectURI: "https://app/cb", key: try Self.key(), createdAt: Date(),
+            expiresAt: Date().addingTimeInterval(1800))
+        // Saved by a correct clock, taken by a clock past the expiry: not returned (and gone, single use).
+        try await onTime.saveSession(session)
+        #expect(try await late.takeSession(id: session.id) == nil)
+        #expect(try await onTime.takeSession(id: session.id) == nil)
+        // Saved by a clock past the expiry: not stored at all.
+        try await late.saveSession(session)
+        #expect(try await onTime.command("EXISTS", onTime.sessionKeyName(session.id)) == .integer(0))
+        try await onTime.saveSession(session)
+        #expect(try await onTime.takeSession(id: session.id) == session)
+        try await onTime.deleteAllKeysUnderPrefix()
+    }
+
     @Test("corrupt stored data throws storeCorrupted and is kept")
     func corruptData() async throws {
         let store = try RedisTestEnvironment.store()
