@@ -34,7 +34,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             swiftSettings: strict
@@ -113,7 +113,14 @@ let package = Package(
         ),
 
         // Tests: one target per source target.
-        .testTarget(name: "OAuthBrokerTests", dependencies: ["OAuthBroker", "OAuthBrokerTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "OAuthBrokerTests",
+            dependencies: [
+                "OAuthBroker", "OAuthBrokerTesting",
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+            ],
+            swiftSettings: strict),
         .testTarget(
             name: "OAuthBrokerCurlTests",
             dependencies: [
@@ -131,7 +138,16 @@ let package = Package(
             name: "OAuthBrokerRedisTests",
             dependencies: ["OAuthBrokerRedis", "OAuthBrokerCurl", "OAuthBrokerTesting", "CHiredis"],
             swiftSettings: strict),
-        .testTarget(name: "OAuthBrokerTestingTests", dependencies: ["OAuthBrokerTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "OAuthBrokerTestingTests",
+            dependencies: [
+                "OAuthBrokerTesting",
+                // A minimal HTTP/1.1 client over loopback, to test the mock server's wire behaviour.
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
         .testTarget(name: "OAuthBrokerCLITests", dependencies: ["OAuthBrokerTesting"], swiftSettings: strict),
     ]
 )

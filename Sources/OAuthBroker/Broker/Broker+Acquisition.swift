@@ -1,7 +1,17 @@
 import Foundation
+import Tracing
 
 /// What a shared acquisition must produce.
 enum AcquisitionMode: Sendable {
+    /// A fixed name for spans.
+    var name: String {
+        switch self {
+        case .ensureFresh: "ensure_fresh"
+        case .force: "force"
+        case .replace: "replace"
+        }
+    }
+
     /// A record that is fresh (with the largest jitter, so the cache will call it fresh too).
     case ensureFresh
     /// A new token even if the stored one is fresh; a change made by another writer while waiting counts.
@@ -36,8 +46,29 @@ extension Broker {
     /// The leader's work: read the store; if its record will not do, take the lease (when the store has leases),
     /// re-read, and only then ask the provider.
     func acquire(_ key: StoreKey, mode: AcquisitionMode) async throws -> TokenRecord {
+        let start = MonotonicTime.now()
+        return try await tracer.withSpan("oauth.acquire") { span in
+            span.attributes["oauth.provider"] = provider.id.rawValue
+            span.attributes["oauth.tenant"] = key.tenant.rawValue
+            span.attributes["oauth.mode"] = "\(mode.name)"
+            do {
+                let record = try await acquireInSpan(key, mode: mode)
+                metrics.refresh(outcome: "success", nanoseconds: MonotonicTime.nanoseconds(since: start))
+                span.attributes["oauth.version"] = Int64(truncatingIfNeeded: record.version)
+                return record
+            } catch {
+                let code = (error as? BrokerError)?.code.description ?? "cancelled"
+                span.attributes["oauth.error"] = code
+                span.setStatus(SpanStatus(code: .error))
+                metrics.refresh(outcome: code, nanoseconds: MonotonicTime.nanoseconds(since: start))
+                throw error
+            }
+        }
+    }
+
+    private func acquireInSpan(_ key: StoreKey, mode: AcquisitionMode) async throws -> TokenRecord {
         let deadline = configuration.clock.now().addingTimeInterval(configuration.totalTimeout.timeInterval)
-        let observed = try await storeCall(key) { try await self.store.record(for: key) }
+        let observed = try await loadRecord(key)
         if let observed, try isAcceptable(observed, mode: mode, observedVersion: nil, key: key) {
             remember(observed, for: key)
             return observed
@@ -98,14 +129,20 @@ extension Broker {
     ) async throws -> TokenRecord {
         let clock = configuration.clock
         var delay = Duration.milliseconds(20)
+        var waitStart: ContinuousClock.Instant?
+        defer {
+            if let waitStart {
+                metrics.leaseWaitDuration.recordNanoseconds(MonotonicTime.nanoseconds(since: waitStart))
+            }
+        }
         while true {
-            let acquired = try await storeCall(key) {
+            let acquired = try await storeCall("acquire_lease", key) {
                 try await self.store.acquireRefreshLease(
                     for: key, owner: self.leaseOwner, ttl: self.configuration.leaseTimeToLive)
             }
             if acquired {
                 do {
-                    let current = try await storeCall(key) { try await self.store.record(for: key) }
+                    let current = try await loadRecord(key)
                     let result: TokenRecord
                     if let current, current.version != observed?.version,
                         try isAcceptable(current, mode: mode, observedVersion: observed?.version, key: key)
@@ -122,6 +159,10 @@ extension Broker {
                     throw error
                 }
             }
+            if waitStart == nil {
+                waitStart = MonotonicTime.now()
+                metrics.leaseWaits.increment()
+            }
             if clock.now().addingTimeInterval(delay.timeInterval) > deadline {
                 throw BrokerError(
                     .leaseUnavailable, "another process held the refresh lease past the deadline",
@@ -129,7 +170,7 @@ extension Broker {
             }
             try await clock.sleep(delay + delay * Double.random(in: 0..<0.5))
             delay = min(delay * 2, .milliseconds(500))
-            if let current = try await storeCall(key, { try await self.store.record(for: key) }),
+            if let current = try await loadRecord(key),
                 current.version != observed?.version,
                 try isAcceptable(current, mode: mode, observedVersion: observed?.version, key: key)
             {

@@ -58,7 +58,7 @@ extension Broker {
         let session = AuthorizationSession(
             state: state, codeVerifier: verifier, redirectURI: redirectURI, key: key, createdAt: now,
             expiresAt: now.addingTimeInterval(configuration.authorizationSessionLifetime.timeInterval))
-        try await storeCall(key) { try await self.store.saveSession(session) }
+        try await storeCall("save_session", key) { try await self.store.saveSession(session) }
 
         var query: [(String, String)] = [
             ("response_type", "code"), ("client_id", provider.clientID), ("redirect_uri", redirectURI),
@@ -123,7 +123,7 @@ extension Broker {
                     ("code", code), ("redirect_uri", session.redirectURI),
                     ("code_verifier", session.codeVerifier.revealedValue),
                 ], deadline: deadline, key: key)
-            let existing = try await self.storeCall(key) { try await self.store.record(for: key) }
+            let existing = try await self.loadRecord(key)
             let new = self.makeRecord(from: response, previous: nil, key: key)
             let (stored, _) = try await self.persist(
                 new, for: key, replacing: existing, policy: .overwrite, recreatesMissing: true)
@@ -137,7 +137,7 @@ extension Broker {
 
     private func takeSession(state: String) async throws -> AuthorizationSession {
         let id = AuthorizationSession.id(forState: state)
-        guard let session = try await storeCall(nil, { try await self.store.takeSession(id: id) }),
+        guard let session = try await storeCall("take_session", nil, { try await self.store.takeSession(id: id) }),
             session.state == Secret(state)
         else {
             throw BrokerError(

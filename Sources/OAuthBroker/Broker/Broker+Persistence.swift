@@ -39,9 +39,7 @@ extension Broker {
         for _ in 0..<8 {
             let winner: TokenRecord
             if let current = expected {
-                switch try await storeCall(key, {
-                    try await self.store.compareAndSwap(key, expecting: current.version, with: new)
-                }) {
+                switch try await swapRecord(key, expecting: current.version, with: new) {
                 case .swapped(let stored):
                     return (stored, false)
                 case .missing:
@@ -58,7 +56,7 @@ extension Broker {
             } else {
                 var fresh = new
                 fresh.version = TokenRecord.initialVersion(at: configuration.clock.now())
-                switch try await storeCall(key, { try await self.store.insert(fresh, for: key) }) {
+                switch try await storeCall("insert", key, { try await self.store.insert(fresh, for: key) }) {
                 case .inserted(let stored): return (stored, false)
                 case .exists(let current): winner = current
                 }

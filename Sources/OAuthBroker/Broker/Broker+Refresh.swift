@@ -30,7 +30,7 @@ extension Broker {
         -> TokenRecord
     {
         let now = configuration.clock.now()
-        guard let latest = try await storeCall(key, { try await self.store.record(for: key) }) else {
+        guard let latest = try await loadRecord(key) else {
             throw BrokerError(.recordDeleted, "the record was deleted during the refresh", provider: provider.id, key: key)
         }
         if latest.version != current.version {
@@ -42,7 +42,7 @@ extension Broker {
         }
         var marked = latest
         marked.status = .needsReauthorization
-        switch try await storeCall(key, { try await self.store.compareAndSwap(key, expecting: latest.version, with: marked) }) {
+        switch try await swapRecord(key, expecting: latest.version, with: marked) {
         case .swapped(let stored):
             cache.remove(key)
             logger.notice(

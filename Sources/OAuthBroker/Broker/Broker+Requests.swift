@@ -1,4 +1,5 @@
 import Foundation
+import Tracing
 
 extension Broker {
     /// Sends a token request for `grant` with `parameters` (plus client authentication and the provider's extra
@@ -9,7 +10,8 @@ extension Broker {
         var form: [(String, String)] = [("grant_type", grant.rawValue)] + parameters
         form += provider.extraTokenParameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         let request = makeRequest(url: provider.tokenEndpoint, form: form)
-        let (response, metadata) = try await send(request, grant: grant, deadline: deadline, key: key)
+        let (response, metadata) = try await send(
+            request, flow: grant.rawValue, grant: grant, deadline: deadline, key: key)
         do {
             return try TokenResponse(
                 parsing: response.body, scopeDelimiter: provider.scopeDelimiter,
@@ -48,9 +50,39 @@ extension Broker {
     /// For grants that must not be replayed (`authorization_code`, `refresh_token`: a lost response after the
     /// server processed the request would burn the code or trip reuse detection), only failures that prove the
     /// request was not processed are retried: connection and DNS failures, 429, and 5xx.
+    ///
+    /// One span (`oauth.token_request`) and one `oauth_broker_token_requests_total` count per call, whatever the
+    /// number of attempts.
     func send(
-        _ request: TransportRequest, grant: ProviderDescriptor.Grant?, deadline: Date, key: StoreKey?
+        _ request: TransportRequest, flow: String, grant: ProviderDescriptor.Grant?, deadline: Date, key: StoreKey?
     ) async throws -> (TransportResponse, ResponseMetadata) {
+        let start = MonotonicTime.now()
+        return try await tracer.withSpan("oauth.token_request", ofKind: .client) { span in
+            span.attributes["oauth.provider"] = provider.id.rawValue
+            span.attributes["oauth.flow"] = flow
+            span.attributes["server.address"] = request.url.host ?? ""
+            do {
+                let (response, metadata, attempts) = try await sendWithRetries(
+                    request, grant: grant, deadline: deadline, key: key)
+                span.attributes["oauth.attempts"] = attempts
+                span.attributes["http.response.status_code"] = response.status
+                metrics.tokenRequest(
+                    flow: flow, outcome: "success", nanoseconds: MonotonicTime.nanoseconds(since: start))
+                return (response, metadata)
+            } catch {
+                let code = (error as? BrokerError)?.code.description ?? "cancelled"
+                span.attributes["oauth.error"] = code
+                if let status = (error as? BrokerError)?.status { span.attributes["http.response.status_code"] = status }
+                span.setStatus(SpanStatus(code: .error))
+                metrics.tokenRequest(flow: flow, outcome: code, nanoseconds: MonotonicTime.nanoseconds(since: start))
+                throw error
+            }
+        }
+    }
+
+    private func sendWithRetries(
+        _ request: TransportRequest, grant: ProviderDescriptor.Grant?, deadline: Date, key: StoreKey?
+    ) async throws -> (TransportResponse, ResponseMetadata, attempts: Int) {
         let clock = configuration.clock
         let retry = configuration.retry
         let oneTime = grant == .authorizationCode || grant == .refreshToken
@@ -66,7 +98,8 @@ extension Broker {
             attemptRequest.timeout = min(configuration.requestTimeout, .milliseconds(Int64(remaining * 1000)))
             provider.strategy.prepare(&attemptRequest, grant: grant)
             do {
-                return try await sendOnce(attemptRequest)
+                let (response, metadata) = try await sendOnce(attemptRequest)
+                return (response, metadata, attempt)
             } catch let error as BrokerError {
                 let error = error.adding(provider: provider.id, key: key)
                 let retryable =

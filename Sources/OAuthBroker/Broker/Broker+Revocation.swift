@@ -26,11 +26,11 @@ extension Broker {
     @discardableResult
     public func revoke(_ key: StoreKey) async throws -> Bool {
         try checkProvider(of: key)
-        guard let existing = try await storeCall(key, { try await self.store.record(for: key) }) else {
+        guard let existing = try await loadRecord(key) else {
             cache.remove(key)
             return false
         }
-        let updated = try await storeCall(key) { try await self.store.setStatus(.revoked, for: key) }
+        let updated = try await storeCall("set_status", key) { try await self.store.setStatus(.revoked, for: key) }
         cache.remove(key)
         emit(.revoked, key: key, grant: nil, record: updated ?? existing)
         guard let endpoint = provider.revocationEndpoint else { return true }
@@ -39,7 +39,7 @@ extension Broker {
         let request = makeRequest(
             url: endpoint, form: [("token", token.revealedValue), ("token_type_hint", hint)])
         let deadline = configuration.clock.now().addingTimeInterval(configuration.totalTimeout.timeInterval)
-        _ = try await send(request, grant: nil, deadline: deadline, key: key)
+        _ = try await send(request, flow: "revocation", grant: nil, deadline: deadline, key: key)
         return true
     }
 
@@ -52,13 +52,14 @@ extension Broker {
         guard let endpoint = provider.introspectionEndpoint else {
             throw BrokerError(.invalidConfiguration, "the provider has no introspection endpoint", provider: provider.id)
         }
-        guard let record = try await storeCall(key, { try await self.store.record(for: key) }) else {
+        guard let record = try await loadRecord(key) else {
             throw BrokerError(.reauthorizationRequired, "nothing is stored for this key", provider: provider.id, key: key)
         }
         let request = makeRequest(
             url: endpoint, form: [("token", record.accessToken.revealedValue), ("token_type_hint", "access_token")])
         let deadline = configuration.clock.now().addingTimeInterval(configuration.totalTimeout.timeInterval)
-        let (response, _) = try await send(request, grant: nil, deadline: deadline, key: key)
+        let (response, _) = try await send(
+            request, flow: "introspection", grant: nil, deadline: deadline, key: key)
         guard let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any],
             let active = object["active"] as? Bool
         else {

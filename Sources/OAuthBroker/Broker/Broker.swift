@@ -1,6 +1,8 @@
 import Foundation
 public import Logging
+import CoreMetrics
 import Synchronization
+import Tracing
 
 /// Brokers OAuth 2.0 tokens for one provider registration, for any number of tenants and principals.
 ///
@@ -33,8 +35,10 @@ public final class Broker<Transport: TokenTransport, Mapper: TransportErrorMappe
     public let leaseOwner: LeaseOwner
 
     let logger: Logger
+    let metrics: BrokerMetrics
+    let tracer: any Tracer
     let cache = TokenCache()
-    let flights = SingleFlight<StoreKey, TokenRecord>()
+    let flights: SingleFlight<StoreKey, TokenRecord>
     private let subscribers = Mutex<(next: Int, continuations: [Int: AsyncStream<BrokerEvent>.Continuation])>(
         (0, [:]))
 
@@ -65,6 +69,12 @@ public final class Broker<Transport: TokenTransport, Mapper: TransportErrorMappe
         self.configuration = configuration
         self.leaseOwner = LeaseOwner.random()
         self.logger = logger ?? Logger(label: "oauth-broker", factory: { _ in SwiftLogNoOpLogHandler() })
+        let metrics = BrokerMetrics(
+            factory: configuration.metricsFactory ?? MetricsSystem.factory, provider: provider.id.rawValue,
+            store: store.kind)
+        self.metrics = metrics
+        self.tracer = configuration.tracer ?? InstrumentationSystem.tracer
+        self.flights = SingleFlight(onJoin: { metrics.singleFlightJoins.increment() })
     }
 
     /// Makes a key for this broker's provider.
@@ -92,12 +102,17 @@ public final class Broker<Transport: TokenTransport, Mapper: TransportErrorMappe
     public func accessToken(for key: StoreKey) async throws -> AccessToken {
         if let entry = cache.entry(for: key) {
             let now = configuration.clock.now()
-            if now < entry.staleAt { return entry.token }
+            if now < entry.staleAt {
+                metrics.cacheHits.increment()
+                return entry.token
+            }
             if now < entry.expiresAt, configuration.staleTokenBehavior == .serveWhileRefreshing {
+                metrics.staleServed.increment()
                 refreshInBackground(key)
                 return entry.token
             }
         }
+        metrics.cacheMisses.increment()
         try checkProvider(of: key)
         return try await sharedAcquisition(for: key, mode: .ensureFresh)
     }
@@ -136,7 +151,7 @@ public final class Broker<Transport: TokenTransport, Mapper: TransportErrorMappe
 
     /// The stored record for `key`, read from the store (for tooling; tokens stay wrapped in ``Secret``).
     public func record(for key: StoreKey) async throws -> TokenRecord? {
-        try await storeCall(key) { try await self.store.record(for: key) }
+        try await loadRecord(key)
     }
 
     /// Drops `key` from the in-process cache so the next call reads the store.
@@ -171,6 +186,7 @@ public final class Broker<Transport: TokenTransport, Mapper: TransportErrorMappe
             date: configuration.clock.now())
         logger.debug(
             "oauth event", metadata: ["oauth.event": "\(kind)", "oauth.key": "\(key)", "oauth.provider": "\(provider.id)"])
+        metrics.event(kind.description)
         configuration.onEvent?(event)
         let continuations = subscribers.withLock { Array($0.continuations.values) }
         for continuation in continuations { continuation.yield(event) }
@@ -201,18 +217,38 @@ public final class Broker<Transport: TokenTransport, Mapper: TransportErrorMappe
         return token
     }
 
-    /// Runs a store call, turning any non-``BrokerError`` failure into ``BrokerError/Code/storeFailed``.
-    func storeCall<T>(_ key: StoreKey?, _ body: () async throws -> T) async throws -> T {
+    /// Runs a store call, timing it and counting failures; any non-``BrokerError`` failure becomes
+    /// ``BrokerError/Code/storeFailed``.
+    func storeCall<T>(_ operation: String, _ key: StoreKey?, _ body: () async throws -> T) async throws -> T {
+        let start = MonotonicTime.now()
         do {
-            return try await body()
+            let result = try await body()
+            metrics.storeOperation(operation, nanoseconds: MonotonicTime.nanoseconds(since: start), errorCode: nil)
+            return result
         } catch let error as BrokerError {
+            metrics.storeOperation(
+                operation, nanoseconds: MonotonicTime.nanoseconds(since: start), errorCode: error.code.description)
             throw error.adding(provider: provider.id, key: key)
         } catch is CancellationError {
             throw CancellationError()
         } catch {
+            metrics.storeOperation(
+                operation, nanoseconds: MonotonicTime.nanoseconds(since: start), errorCode: "store_failed")
             throw BrokerError(
                 .storeFailed, "the \(store.kind) store failed: \(type(of: error))", provider: provider.id, key: key,
                 underlying: error)
+        }
+    }
+
+    /// Reads the record for `key` from the store.
+    func loadRecord(_ key: StoreKey) async throws -> TokenRecord? {
+        try await storeCall("record", key) { try await self.store.record(for: key) }
+    }
+
+    /// Compare-and-swap through the store.
+    func swapRecord(_ key: StoreKey, expecting expected: UInt64, with new: TokenRecord) async throws -> SwapOutcome {
+        try await storeCall("compare_and_swap", key) {
+            try await self.store.compareAndSwap(key, expecting: expected, with: new)
         }
     }
 }

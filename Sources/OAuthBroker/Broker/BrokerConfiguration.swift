@@ -1,3 +1,6 @@
+public import CoreMetrics
+public import Tracing
+
 /// How a ``Broker`` behaves: freshness, retries, deadlines, leases, session lifetime, events.
 ///
 /// A `Sendable` struct of settings with defaults; related settings are grouped (``Retry``). Invalid values are
@@ -53,6 +56,11 @@ public struct BrokerConfiguration: Sendable {
     public var authorizationSessionLifetime: Duration = .seconds(600)
     /// The clock. Default ``BrokerClock/system``.
     public var clock: BrokerClock = .system
+    /// Where metrics go; `nil` (the default) uses the factory bootstrapped in `MetricsSystem` when the broker
+    /// is created (a no-op unless the application bootstrapped one). Metric names are listed in DESIGN.md.
+    public var metricsFactory: (any MetricsFactory)?
+    /// Where spans go; `nil` (the default) uses `InstrumentationSystem.tracer` (a no-op unless bootstrapped).
+    public var tracer: (any Tracer)?
     /// Called with every ``BrokerEvent``, synchronously on the task that caused it; keep it short.
     public var onEvent: (@Sendable (BrokerEvent) -> Void)?
 

@@ -22,8 +22,13 @@ final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     }
 
     private let state = Mutex(State())
+    private let onJoin: @Sendable () -> Void
 
-    init() {}
+    /// Creates an empty table.
+    /// - Parameter onJoin: Called whenever a caller joins an operation already in flight (for metrics).
+    init(onJoin: @escaping @Sendable () -> Void = {}) {
+        self.onJoin = onJoin
+    }
 
     /// The number of keys with an operation in flight.
     var inFlightCount: Int { state.withLock { $0.flights.count } }
@@ -61,6 +66,7 @@ final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
                     continuation.resume(throwing: CancellationError())
                     return
                 }
+                if !outcome.launch { onJoin() }
                 if let timeout { armTimer(key: key, waiter: id, timeout: timeout) }
                 if outcome.launch { launch(key: key, operation: operation) }
             }

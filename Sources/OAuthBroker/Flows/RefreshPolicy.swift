@@ -51,10 +51,14 @@ public struct RefreshPolicy: Sendable, Hashable {
     /// The leeway for a token with `lifetime`, given a jitter fraction in [0, 1).
     public func leeway(forLifetime lifetime: Duration, jitterFraction: Double) -> Duration {
         guard lifetime > .zero else { return .zero }
-        let proportional = lifetime * (1 - refreshRatio)
+        let proportional = Self.roundedToMilliseconds(lifetime * (1 - refreshRatio))
         let base = max(minimumLeeway, proportional)
-        let jitter = maximumJitter * min(max(jitterFraction, 0), 1)
+        let jitter = Self.roundedToMilliseconds(maximumJitter * min(max(jitterFraction, 0), 1))
         return min(lifetime / 2, base + jitter)
+    }
+
+    private static func roundedToMilliseconds(_ duration: Duration) -> Duration {
+        .milliseconds(Int64((duration.timeInterval * 1000).rounded()))
     }
 
     /// The instant `record` becomes stale, or `nil` when it never expires.

@@ -1,5 +1,7 @@
 /// An ordered list of HTTP header fields with case-insensitive lookup.
-public struct TransportHeaders: Sendable, Hashable, Sequence, ExpressibleByDictionaryLiteral {
+public struct TransportHeaders: Sendable, Hashable, Sequence, ExpressibleByDictionaryLiteral,
+    CustomStringConvertible, CustomReflectable
+{
     /// One header field.
     public struct Field: Sendable, Hashable {
         /// The field name as sent or received.
@@ -44,4 +46,20 @@ public struct TransportHeaders: Sendable, Hashable, Sequence, ExpressibleByDicti
 
     /// Whether there are no fields.
     public var isEmpty: Bool { fields.isEmpty }
+
+    /// Field names whose values are credentials and are never printed.
+    static let sensitiveNames: Set<String> = [
+        "authorization", "proxy-authorization", "cookie", "set-cookie", "dpop", "x-api-key",
+    ]
+
+    /// `name: value` lines, with credential-bearing values (`Authorization`, `Cookie`, …) shown as `<redacted>`.
+    public var description: String {
+        fields.map { field in
+            let value = Self.sensitiveNames.contains(field.name.lowercased()) ? "<redacted>" : field.value
+            return "\(field.name): \(value)"
+        }.joined(separator: ", ")
+    }
+
+    /// Reflection shows the redacted ``description`` only.
+    public var customMirror: Mirror { Mirror(self, children: ["fields": description], displayStyle: .struct) }
 }

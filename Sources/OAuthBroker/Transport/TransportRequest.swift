@@ -32,6 +32,18 @@ public struct TransportRequest: Sendable, CustomStringConvertible {
     public var description: String { "\(method) \(url.absoluteString) (\(body.count) body bytes)" }
 }
 
+extension TransportRequest: CustomReflectable {
+    /// Reflection (`dump`) shows the method, URL, header names and body size: never header values or the body.
+    public var customMirror: Mirror {
+        Mirror(
+            self,
+            children: [
+                "method": method, "url": url.absoluteString, "headerNames": headers.map(\.name),
+                "bodyBytes": body.count,
+            ], displayStyle: .struct)
+    }
+}
+
 /// The HTTP response a transport received.
 public struct TransportResponse: Sendable, CustomStringConvertible {
     /// The status code of the final response.
@@ -50,4 +62,13 @@ public struct TransportResponse: Sendable, CustomStringConvertible {
 
     /// `HTTP status (N body bytes)`; never the body, which may carry tokens.
     public var description: String { "HTTP \(status) (\(body.count) body bytes)" }
+}
+
+extension TransportResponse: CustomReflectable {
+    /// Reflection (`dump`) shows the status, header names and body size: never the body.
+    public var customMirror: Mirror {
+        Mirror(
+            self, children: ["status": status, "headerNames": headers.map(\.name), "bodyBytes": body.count],
+            displayStyle: .struct)
+    }
 }

@@ -1,1 +1,0 @@
-// OAuthBrokerCurl: implementation pending.

@@ -1,0 +1,54 @@
+import Foundation
+import OAuthBroker
+import OAuthBrokerCurl
+import Testing
+
+/// Starts a loopback server and a transport, runs `body`, and stops both whatever happens.
+func withServerAndTransport(
+    configuration: CurlTransport.Configuration = CurlTransport.Configuration(),
+    handler: @escaping LoopbackHTTPServer.Handler,
+    _ body: (LoopbackHTTPServer, CurlTransport) async throws -> Void
+) async throws {
+    let server = try await LoopbackHTTPServer.start(handler: handler)
+    let transport = try CurlTransport(configuration: configuration)
+    do {
+        try await body(server, transport)
+    } catch {
+        transport.shutdown()
+        await server.shutdown()
+        throw error
+    }
+    transport.shutdown()
+    await server.shutdown()
+}
+
+/// A form POST to `url`.
+func formPost(_ url: URL, body: String = "grant_type=client_credentials", timeout: Duration? = nil)
+    -> TransportRequest
+{
+    TransportRequest(
+        method: "POST", url: url, headers: ["Content-Type": "application/x-www-form-urlencoded"],
+        body: Data(body.utf8), timeout: timeout)
+}
+
+/// What `operation` threw, or `nil` when it returned.
+func thrownError(_ operation: () async throws -> Void) async -> (any Error)? {
+    do {
+        try await operation()
+        return nil
+    } catch {
+        return error
+    }
+}
+
+/// A one-shot signal a server handler raises and a test awaits.
+final class Signal: Sendable {
+    private let counter = EventCounter()
+    func raise() { counter.increment() }
+    func wait() async { await counter.wait(atLeast: 1) }
+}
+
+/// The mapper's code for what the transport threw.
+func mappedCode(_ error: (any Error)?, for request: TransportRequest) -> BrokerError.Code? {
+    error.map { CurlErrorMapper().mapTransportError($0, for: request).code }
+}
