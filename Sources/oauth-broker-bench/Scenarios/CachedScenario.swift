@@ -24,8 +24,8 @@ struct CachedScenario: AsyncParsableCommand {
     func run() async throws {
         let idp = try await IdentityProvider.start(idpOptions)
         do {
-            let storeURL = try StoreURL(storeOptions.store)
-            let broker = try idp.makeBroker(store: try await storeURL.makeStore())
+            let (storeURL, store) = try await openStore(storeOptions.store)
+            let broker = try idp.makeBroker(store: store)
             let key = try broker.key(tenant: "bench", principal: "service", scopes: ["read"])
             _ = try await broker.accessToken(for: key)
             let before = idp.tokenRequests

@@ -24,8 +24,8 @@ struct HerdScenario: AsyncParsableCommand {
         let idp = try await IdentityProvider.start(idpOptions)
         let ok: Bool
         do {
-            let storeURL = try StoreURL(storeOptions.store)
-            let broker = try idp.makeBroker(store: try await storeURL.makeStore())
+            let (storeURL, store) = try await openStore(storeOptions.store)
+            let broker = try idp.makeBroker(store: store)
             let key = try broker.key(tenant: "herd-\(UInt32.random(in: 0...UInt32.max))", principal: "service")
             let barrier = Barrier(parties: callers)
             let before = idp.tokenRequests

@@ -54,9 +54,8 @@ struct KeysScenario: AsyncParsableCommand {
         let idp = try await IdentityProvider.start(idpOptions)
         let ok: Bool
         do {
-            let storeURL = try StoreURL(storeOptions.store)
-            let broker = try idp.makeBroker(
-                store: try await storeURL.makeStore(), connections: keyOptions.concurrency)
+            let (storeURL, store) = try await openStore(storeOptions.store)
+            let broker = try idp.makeBroker(store: store, connections: keyOptions.concurrency)
             let keys = try keyOptions.makeKeys(for: broker)
             let (throughput, latencies, requests) = try await fetchAll(
                 keys, concurrency: keyOptions.concurrency, broker: broker, idp: idp)
@@ -117,9 +116,8 @@ struct KeysWarmScenario: AsyncParsableCommand {
         let idp = try await IdentityProvider.start(idpOptions)
         let ok: Bool
         do {
-            let storeURL = try StoreURL(storeOptions.store)
-            let broker = try idp.makeBroker(
-                store: try await storeURL.makeStore(), connections: keyOptions.concurrency)
+            let (storeURL, store) = try await openStore(storeOptions.store)
+            let broker = try idp.makeBroker(store: store, connections: keyOptions.concurrency)
             let keys = try keyOptions.makeKeys(for: broker)
             _ = try await fetchAll(keys, concurrency: keyOptions.concurrency, broker: broker, idp: idp)
             let before = idp.tokenRequests

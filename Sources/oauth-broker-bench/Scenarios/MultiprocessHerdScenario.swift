@@ -44,8 +44,7 @@ struct MultiprocessHerdScenario: AsyncParsableCommand {
     }
 
     private func herd(_ idp: IdentityProvider) async throws -> Bool {
-        let url = try StoreURL(storeOptions.store)
-        let store = try await url.makeStore()
+        let (url, store) = try await openStore(storeOptions.store)
         let tenant = "mp-\(UInt32.random(in: 0...UInt32.max))"
         let key = try StoreKey(provider: "bench", tenant: tenant, principal: "user", scopes: ["read"])
         let seededRefreshToken: Secret
@@ -164,7 +163,7 @@ struct MultiprocessChild: AsyncParsableCommand {
         options.clientSecret = secret
         options.clientAuth = clientAuth
         let idp = try await IdentityProvider.start(options)
-        let store = try await StoreURL(storeOptions.store).makeStore()
+        let (_, store) = try await openStore(storeOptions.store)
         let broker = try idp.makeBroker(store: store)
         let key = try StoreKey(provider: "bench", tenant: tenant, principal: "user", scopes: ["read"])
         print("ready")

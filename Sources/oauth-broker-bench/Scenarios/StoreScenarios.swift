@@ -38,7 +38,7 @@ func benchKey(_ label: String, run: UInt32, index: Int) throws -> StoreKey {
 /// Prints the raw-library baseline for reading `key`'s record from the store at `url`, if there is one, and
 /// returns its rate.
 private func storeFetchBaseline(
-    url: StoreURL, key: StoreKey, record: TokenRecord, threads: Int, duration: Duration
+    url: StoreURL, urlString: String, key: StoreKey, record: TokenRecord, threads: Int, duration: Duration
 ) throws -> Double? {
     let result: Throughput
     let name: String
@@ -48,7 +48,7 @@ private func storeFetchBaseline(
     } else if url.kind == .redis {
         name = "hiredis GET (redisCommandArgv)"
         let blob = try JSONStoreCodec().encode(record, for: key)
-        result = try HiredisBaseline.getLoop(url: url.description, value: blob, threads: threads, duration: duration)
+        result = try HiredisBaseline.getLoop(url: urlString, value: blob, threads: threads, duration: duration)
     } else {
         return nil
     }
@@ -71,8 +71,7 @@ struct StoreFetchScenario: AsyncParsableCommand {
     @OptionGroup var options: StoreLoopOptions
 
     func run() async throws {
-        let url = try StoreURL(options.storeOptions.store)
-        let store = try await url.makeStore()
+        let (url, store) = try await openStore(options.storeOptions.store)
         let key = try benchKey("fetch", run: UInt32.random(in: 0...UInt32.max), index: 0)
         let record = try await seed(store, key: key, record: sampleRecord())
         let duration = Duration.seconds(options.loop.seconds)
@@ -81,7 +80,7 @@ struct StoreFetchScenario: AsyncParsableCommand {
             ? nil
             : try await onDedicatedThread(name: "baseline") {
                 try storeFetchBaseline(
-                    url: url, key: key, record: record, threads: options.loop.tasks, duration: duration)
+                    url: url, urlString: options.storeOptions.store, key: key, record: record, threads: options.loop.tasks, duration: duration)
             }
         let result = try await Workers.timed(tasks: options.loop.tasks, duration: duration) { _ in
             guard try await store.record(for: key) != nil else { throw BenchError("the seeded record vanished") }
@@ -106,8 +105,7 @@ struct StoreCASScenario: AsyncParsableCommand {
     @OptionGroup var options: StoreLoopOptions
 
     func run() async throws {
-        let url = try StoreURL(options.storeOptions.store)
-        let store = try await url.makeStore()
+        let (url, store) = try await openStore(options.storeOptions.store)
         let run = UInt32.random(in: 0...UInt32.max)
         var keys: [StoreKey] = []
         var seeded: [TokenRecord] = []
