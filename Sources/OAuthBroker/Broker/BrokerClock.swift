@@ -1,11 +1,11 @@
 public import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The wall clock and the sleeper the broker uses for expiry, backoff and lease waits.
@@ -56,16 +56,16 @@ struct CacheClock: Sendable {
 
     init(_ clock: BrokerClock) {
         #if os(Linux) || os(Android)
-        if clock.readsSystemTime {
-            var resolution = timespec()
-            if clock_getres(CLOCK_REALTIME_COARSE, &resolution) == 0, resolution.tv_sec == 0 {
-                injected = nil
-                // The coarse clock lags the precise one by less than one tick; one tick plus a millisecond of
-                // margin makes the reading an upper bound.
-                slack = Double(resolution.tv_nsec) / 1e9 + 0.001
-                return
+            if clock.readsSystemTime {
+                var resolution = timespec()
+                if clock_getres(CLOCK_REALTIME_COARSE, &resolution) == 0, resolution.tv_sec == 0 {
+                    injected = nil
+                    // The coarse clock lags the precise one by less than one tick; one tick plus a millisecond of
+                    // margin makes the reading an upper bound.
+                    slack = Double(resolution.tv_nsec) / 1e9 + 0.001
+                    return
+                }
             }
-        }
         #endif
         injected = clock.now
         slack = 0
@@ -81,11 +81,11 @@ struct CacheClock: Sendable {
     @inline(__always)
     private static func coarseSecondsSinceReferenceDate() -> Double {
         #if os(Linux) || os(Android)
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME_COARSE, &now)
-        return Double(now.tv_sec - 978_307_200) + Double(now.tv_nsec) * 1e-9
+            var now = timespec()
+            clock_gettime(CLOCK_REALTIME_COARSE, &now)
+            return Double(now.tv_sec - 978_307_200) + Double(now.tv_nsec) * 1e-9
         #else
-        return Date().timeIntervalSinceReferenceDate
+            return Date().timeIntervalSinceReferenceDate
         #endif
     }
 }

@@ -224,13 +224,13 @@ struct CurrentCPU: Sendable {
 
     init() {
         #if os(Linux) || os(Android)
-        if let symbol = dlsym(nil, "sched_getcpu") {
-            getCPU = unsafeBitCast(symbol, to: GetCPU.self)
-        } else {
-            getCPU = nil
-        }
+            if let symbol = dlsym(nil, "sched_getcpu") {
+                getCPU = unsafeBitCast(symbol, to: GetCPU.self)
+            } else {
+                getCPU = nil
+            }
         #else
-        getCPU = nil
+            getCPU = nil
         #endif
         let processors = getCPU == nil ? 1 : min(max(ProcessInfo.processInfo.activeProcessorCount, 1), 16)
         var count = 1

@@ -44,7 +44,8 @@ private func storeFetchBaseline(
     let name: String
     if url.kind == .sqlite, let path = url.path {
         name = "sqlite3_step SELECT by primary key"
-        result = try SQLiteBaseline.selectLoop(path: path, storageID: key.storageID, threads: threads, duration: duration)
+        result = try SQLiteBaseline.selectLoop(
+            path: path, storageID: key.storageID, threads: threads, duration: duration)
     } else if url.kind == .redis {
         name = "hiredis GET (redisCommandArgv)"
         let blob = try JSONStoreCodec().encode(record, for: key)
@@ -80,7 +81,8 @@ struct StoreFetchScenario: AsyncParsableCommand {
             ? nil
             : try await onDedicatedThread(name: "baseline") {
                 try storeFetchBaseline(
-                    url: url, urlString: options.storeOptions.store, key: key, record: record, threads: options.loop.tasks, duration: duration)
+                    url: url, urlString: options.storeOptions.store, key: key, record: record,
+                    threads: options.loop.tasks, duration: duration)
             }
         let result = try await Workers.timed(tasks: options.loop.tasks, duration: duration) { _ in
             guard try await store.record(for: key) != nil else { throw BenchError("the seeded record vanished") }
