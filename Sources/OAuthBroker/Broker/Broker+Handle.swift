@@ -34,17 +34,32 @@ public struct TokenHandle: Sendable {
     /// The key this handle serves.
     public var key: StoreKey { core.cell.key }
 
-    /// Returns a usable access token for the handle's key, exactly as ``Broker/accessToken(for:)`` would.
-    ///
-    /// Inlinable so that a hit costs the caller one synchronous call (``cachedAccessToken()``) and no async frame.
-    ///
-    /// - Returns: The token.
-    /// - Throws: ``BrokerError`` as ``Broker/accessToken(for:)`` does.
-    @inlinable
-    nonisolated(nonsending) public func accessToken() async throws -> AccessToken {
-        if let token = cachedAccessToken() { return token }
-        return try await accessTokenAfterMiss()
-    }
+    #if compiler(>=6.2)
+        /// Returns a usable access token for the handle's key, exactly as ``Broker/accessToken(for:)`` would.
+        ///
+        /// Inlinable and `nonisolated(nonsending)` (it runs on the caller's executor), so a hit costs the caller
+        /// one synchronous call (``cachedAccessToken()``): no async frame and no executor hop.
+        ///
+        /// - Returns: The token.
+        /// - Throws: ``BrokerError`` as ``Broker/accessToken(for:)`` does.
+        @inlinable
+        nonisolated(nonsending) public func accessToken() async throws -> AccessToken {
+            if let token = cachedAccessToken() { return token }
+            return try await accessTokenAfterMiss()
+        }
+    #else
+        /// Returns a usable access token for the handle's key, exactly as ``Broker/accessToken(for:)`` would.
+        ///
+        /// Inlinable, so a hit costs the caller one synchronous call (``cachedAccessToken()``) and no async frame.
+        ///
+        /// - Returns: The token.
+        /// - Throws: ``BrokerError`` as ``Broker/accessToken(for:)`` does.
+        @inlinable
+        public func accessToken() async throws -> AccessToken {
+            if let token = cachedAccessToken() { return token }
+            return try await accessTokenAfterMiss()
+        }
+    #endif
 
     /// The cached token if it is fresh, without ever suspending or touching the store or the network.
     ///
