@@ -132,7 +132,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "OAuthBrokerSQLiteTests",
-            dependencies: ["OAuthBrokerSQLite", "OAuthBrokerCurl", "OAuthBrokerTesting", "CSQLite"],
+            dependencies: ["OAuthBrokerSQLite", "OAuthBrokerCurl", "OAuthBrokerTesting", "OAuthBrokerTools", "CSQLite"],
             swiftSettings: strict),
         .testTarget(
             name: "OAuthBrokerRedisTests",
