@@ -15,6 +15,10 @@
 // lease-loop  N times: takes the refresh lease (spinning, at most 60 s), reads the record, optionally waits M ms,
 //             compare-and-swaps the counter + 1, releases. A conflict while holding the lease means two processes
 //             held it at once: prints `violation` and exits 6. Prints `progress <i>` and `done <N>`.
+// token      Prints `ready`, waits (at most 60 s) until --go-file exists, then asks a Broker (libcurl transport,
+//             the given store) for the access token of (--provider-id, T, P, --scope) and prints `token <value>`.
+//             Options: --store URL --token-endpoint URL --client-id ID --client-secret S --tenant T
+//             [--principal P] [--scope "a b"] [--provider-id ID] [--go-file PATH]. Exit 7 on a broker error.
 // lease-hold  Takes the lease once with the given time-to-live; prints `acquired` (then waits, at most 120 s,
 //             to be killed) or `refused` (exit 3).
 //
@@ -23,6 +27,7 @@
 
 import Foundation
 import OAuthBroker
+import OAuthBrokerCurl
 import OAuthBrokerTools
 
 #if canImport(Glibc)
@@ -190,12 +195,43 @@ func leaseHold(_ arguments: Arguments) async throws {
     try await Task.sleep(for: .seconds(120))
 }
 
+func token(_ arguments: Arguments) async throws {
+    let store = try await StoreURL(try arguments.string("store")).makeStore()
+    guard let endpoint = URL(string: try arguments.string("token-endpoint")) else {
+        throw Exit(code: 2, message: "--token-endpoint must be a URL")
+    }
+    let provider = try ProviderDescriptor(
+        id: ProviderID(arguments.options["provider-id"] ?? "test-helper"), tokenEndpoint: endpoint,
+        clientID: try arguments.string("client-id"), clientSecret: Secret(try arguments.string("client-secret")),
+        grants: [.refreshToken, .clientCredentials], allowsInsecureLoopback: true)
+    let broker = try Broker(provider: provider, store: store)
+    let key = StoreKey(
+        provider: provider.id, tenant: try TenantID(try arguments.string("tenant")),
+        principal: try PrincipalID(arguments.options["principal"] ?? "user"),
+        scopes: try ScopeSet(parsing: arguments.options["scope"] ?? ""))
+    say("ready")
+    if let goFile = arguments.options["go-file"] {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !FileManager.default.fileExists(atPath: goFile) {
+            guard ContinuousClock.now < deadline else { throw Exit(code: 2, message: "the go file never appeared") }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+    }
+    do {
+        let token = try await broker.accessToken(for: key)
+        say("token \(token.value.revealedValue)")
+    } catch let error as BrokerError {
+        throw Exit(code: 7, message: "broker error: \(error)")
+    }
+}
+
 do {
     let arguments = try Arguments(CommandLine.arguments)
     switch arguments.command {
     case "cas-loop": try await casLoop(arguments)
     case "lease-loop": try await leaseLoop(arguments)
     case "lease-hold": try await leaseHold(arguments)
+    case "token": try await token(arguments)
     default: throw Exit(code: 2, message: "unknown command \(arguments.command)")
     }
     exit(0)

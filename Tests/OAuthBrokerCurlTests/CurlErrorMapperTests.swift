@@ -14,11 +14,11 @@ struct CurlErrorMapperTests {
     @Test("a server that never answers times out (.timedOut), by request or by configuration")
     func timeout() async throws {
         var configuration = CurlTransport.Configuration()
-        configuration.requestTimeout = .milliseconds(300)
+        configuration.requestTimeout = .milliseconds(1500)
         try await withServerAndTransport(configuration: configuration, handler: Self.silent) { server, transport in
             for request in [
-                formPost(server.url("/token")),  // the configuration's 300 ms
-                formPost(server.url("/token"), timeout: .milliseconds(200)),
+                formPost(server.url("/token")),  // the configuration's 1.5 s
+                formPost(server.url("/token"), timeout: .milliseconds(1000)),
             ] {
                 let error = await thrownError { _ = try await transport.send(request) }
                 #expect((error as? CurlError)?.curlCode == 28)
