@@ -138,7 +138,16 @@ let package = Package(
             name: "OAuthBrokerRedisTests",
             dependencies: ["OAuthBrokerRedis", "OAuthBrokerCurl", "OAuthBrokerTesting", "CHiredis"],
             swiftSettings: strict),
-        .testTarget(name: "OAuthBrokerTestingTests", dependencies: ["OAuthBrokerTesting"], swiftSettings: strict),
+        .testTarget(
+            name: "OAuthBrokerTestingTests",
+            dependencies: [
+                "OAuthBrokerTesting",
+                // A minimal HTTP/1.1 client over loopback, to test the mock server's wire behaviour.
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
         .testTarget(name: "OAuthBrokerCLITests", dependencies: ["OAuthBrokerTesting"], swiftSettings: strict),
     ]
 )

@@ -1,0 +1,123 @@
+public import Foundation
+public import OAuthBroker
+
+extension MockAuthorizationServer {
+    /// Issues tokens directly, as if `clientID` had just exchanged an authorization code: a new grant family
+    /// with an access token and a refresh token. Use it to put a valid refresh token into a store.
+    ///
+    /// - Parameters:
+    ///   - clientID: A registered client.
+    ///   - scopes: The granted scopes.
+    ///   - subject: The resource owner (`sub` in introspection); ``Configuration/defaultSubject`` when `nil`.
+    /// - Returns: The tokens and the access token's lifetime.
+    /// - Throws: ``BrokerError`` with ``BrokerError/Code/invalidInput`` when `clientID` is not registered.
+    public func issueGrant(clientID: String, scopes: ScopeSet = .empty, subject: String? = nil) throws -> IssuedGrant {
+        let now = engine.now
+        let issued = try engine.state.withLock { state in
+            guard state.clients[clientID] != nil else {
+                throw BrokerError(.invalidInput, "client \(clientID) is not registered with the mock server")
+            }
+            return engine.issue(
+                clientID: clientID, subject: subject ?? engine.configuration.defaultSubject, scopes: scopes.scopes,
+                withRefreshToken: true, now: now, in: &state)
+        }
+        let lifetime = wholeSeconds(engine.configuration.accessTokenLifetime)
+        return IssuedGrant(
+            accessToken: Secret(issued.accessToken), refreshToken: Secret(issued.refreshToken ?? ""),
+            expiresIn: .seconds(lifetime), expiresAt: now.addingTimeInterval(TimeInterval(lifetime)), scopes: scopes)
+    }
+
+    /// Whether `accessToken` was issued by this server and is neither expired (by ``Configuration/clock``) nor
+    /// revoked (directly, or with its family).
+    ///
+    /// - Parameter accessToken: The token.
+    /// - Returns: `true` if a resource server would accept it now.
+    public func isActive(accessToken: Secret) -> Bool {
+        let now = engine.now
+        return engine.state.withLock { engine.isActive(accessToken: accessToken.revealedValue, now: now, in: $0) }
+    }
+
+    /// Whether `refreshToken` would be accepted by the token endpoint now: issued here, not rotated away, not
+    /// revoked, not expired.
+    ///
+    /// - Parameter refreshToken: The token.
+    /// - Returns: `true` if a refresh with it would succeed (ignoring client authentication and faults).
+    public func isActive(refreshToken: Secret) -> Bool {
+        let now = engine.now
+        return engine.state.withLock { engine.isActive(refreshToken: refreshToken.revealedValue, now: now, in: $0) }
+    }
+
+    /// Revokes the whole grant family of `token` (an access or refresh token), as if the user withdrew consent.
+    ///
+    /// - Parameter token: Any token of the family.
+    /// - Returns: Whether the token was known.
+    @discardableResult
+    public func revokeFamily(of token: Secret) -> Bool {
+        engine.state.withLock { state in
+            let value = token.revealedValue
+            guard let family = state.accessTokens[value]?.familyID ?? state.refreshTokens[value]?.familyID else {
+                return false
+            }
+            engine.revokeFamily(family, in: &state)
+            return true
+        }
+    }
+
+    /// Makes every access token issued so far expired (refresh tokens stay valid), so a resource server check
+    /// with ``isActive(accessToken:)`` or introspection fails.
+    public func expireAllAccessTokens() {
+        let past = engine.now.addingTimeInterval(-1)
+        engine.state.withLock { state in
+            for token in state.accessTokens.keys { state.accessTokens[token]?.expiresAt = past }
+        }
+    }
+
+    /// Answers an authorization request without HTTP, approving it whatever ``authorizationDecision`` says, and
+    /// returns the callback URL a browser would be redirected to (with `code` and `state`).
+    ///
+    /// Use it with a broker's authorization URL:
+    /// ```swift
+    /// let request = try await broker.startAuthorization(for: key, redirectURI: "http://127.0.0.1/callback")
+    /// let callback = try await server.approve(authorizationURL: request.url)
+    /// let token = try await broker.completeAuthorization(callbackURL: callback)
+    /// ```
+    /// Not counted in ``statistics`` and not subject to faults or latency.
+    ///
+    /// - Parameter authorizationURL: A URL for this server's authorization endpoint (host and port are ignored;
+    ///   a `/tenants/<tenant>/authorize` path is honoured).
+    /// - Returns: The redirect URI with `code` and `state`, or with `error` and `state` when the request itself is
+    ///   invalid in a way the client must hear about (no PKCE challenge, unknown scope, wrong `response_type`).
+    /// - Throws: ``BrokerError`` with ``BrokerError/Code/invalidInput`` when the request cannot be redirected at
+    ///   all (not an authorization URL, unknown client, bad or unregistered redirect URI).
+    public func approve(authorizationURL: URL) async throws -> URL {
+        try answer(authorizationURL, decision: .approve)
+    }
+
+    /// Answers an authorization request without HTTP as if the user refused, and returns the callback URL with
+    /// `error` (by default `access_denied`) and `state`.
+    ///
+    /// - Parameters:
+    ///   - authorizationURL: A URL for this server's authorization endpoint.
+    ///   - error: The error to send.
+    /// - Returns: The callback URL.
+    /// - Throws: ``BrokerError`` with ``BrokerError/Code/invalidInput`` when the request cannot be redirected.
+    public func deny(authorizationURL: URL, error: OAuthErrorCode = .accessDenied) async throws -> URL {
+        let decision: AuthorizationDecision = error == .accessDenied ? .deny : .fail(with: error)
+        return try answer(authorizationURL, decision: decision)
+    }
+
+    private func answer(_ url: URL, decision: AuthorizationDecision) throws -> URL {
+        guard let components = URLComponents(url: url, resolvingAgainstBaseURL: false),
+            let route = MockRoute(path: components.percentEncodedPath), route.endpoint == .authorization
+        else { throw BrokerError(.invalidInput, "not an authorization URL of the mock server") }
+        switch engine.authorize(query: components.percentEncodedQuery ?? "", tenant: route.tenant, decision: decision) {
+        case .redirect(let location):
+            guard let callback = URL(string: location) else {
+                throw BrokerError(.invalidInput, "the redirect URI does not form a valid URL")
+            }
+            return callback
+        case .errorPage(let message):
+            throw BrokerError(.invalidInput, "the mock server refused the authorization request: \(message)")
+        }
+    }
+}
