@@ -1,1 +1,0 @@
-// OAuthBrokerSQLite: implementation pending.

@@ -1,0 +1,50 @@
+import Foundation
+import OAuthBroker
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Owns the store's one ``SQLiteConnection`` and runs all its work on a private serial `DispatchQueue`.
+///
+/// Actor isolation is the connection's confinement: every `sqlite3_*` call (including a wait of up to the busy
+/// timeout) parks a Dispatch worker thread, never one of Swift's cooperative threads. Callers make one hop per
+/// logical operation (a whole transaction), as a hop costs tens of microseconds.
+actor SQLiteConnectionActor {
+    private nonisolated let executor: DispatchQueueExecutor
+    nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+    private let configuration: SQLiteStore.Configuration
+    private var connection: SQLiteConnection?
+
+    /// Creates the actor; the database is opened by the first ``withConnection(_:)``, on the actor's queue.
+    init(configuration: SQLiteStore.Configuration) {
+        executor = DispatchQueueExecutor(label: "oauth-broker.sqlite")
+        self.configuration = configuration
+    }
+
+    /// Runs `body` with the connection, on the actor's queue, opening and migrating the database first if this
+    /// is the first use (or the previous open failed).
+    func withConnection<T: Sendable>(_ body: @Sendable (SQLiteConnection) throws -> T) throws -> T {
+        let connection = try self.connection ?? openConnection()
+        return try body(connection)
+    }
+
+    private func openConnection() throws -> SQLiteConnection {
+        let path = configuration.path
+        if path != ":memory:" && !path.hasPrefix("file:") {
+            // Create the file with mode 0600 before SQLite does (it would honour the umask, typically 0644);
+            // SQLite gives its -wal and -shm files the database file's permissions.
+            let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            guard descriptor >= 0 else {
+                throw BrokerError(.storeFailed, "cannot create \(path): \(String(cString: strerror(errno)))")
+            }
+            close(descriptor)
+        }
+        let connection = try SQLiteConnection(path: path, busyTimeout: configuration.busyTimeout)
+        try SQLiteSchema.prepare(connection, synchronous: configuration.synchronous)
+        self.connection = connection
+        return connection
+    }
+}

@@ -1,0 +1,127 @@
+public import Foundation
+public import OAuthBroker
+
+/// A ``OAuthBroker/BrokerStore`` in an SQLite database file, shared safely by every process on the machine.
+///
+/// - Compare-and-swap, insert and status updates each run in one `BEGIN IMMEDIATE` transaction, so they are
+///   atomic across connections and processes. Sessions and refresh leases have their own tables; taking a
+///   session is one `DELETE … RETURNING` (single use); a lease is one conditional upsert.
+/// - WAL journal mode lets readers in other processes run alongside the writer; `busy_timeout` makes a writer
+///   wait for another process's transaction, and a wait longer than it fails with
+///   ``OAuthBroker/BrokerError/Code/storeUnavailable``.
+/// - The database file is created with mode `0600` (SQLite gives its `-wal` and `-shm` files the same mode).
+/// - Errors: `SQLITE_BUSY`/`SQLITE_LOCKED` after the timeout → `storeUnavailable`; `SQLITE_CORRUPT`,
+///   `SQLITE_NOTADB` or an undecodable row → `storeCorrupted` (the file is never modified or replaced);
+///   anything else → `storeFailed`.
+///
+/// ## One connection per store
+/// Each `SQLiteStore` owns exactly one connection, confined to an actor whose executor is a private serial
+/// `DispatchQueue`, so blocking `sqlite3_step` calls (and busy waits) never run on Swift's cooperative pool.
+/// One connection is enough: SQLite admits one writer at a time anyway, every operation here is a point lookup
+/// or a one-row write taking microseconds, and the thread hop to the queue (tens of microseconds) dominates, so
+/// a pool of reader connections would add complexity and file handles without measurable gain. Processes (or
+/// additional `SQLiteStore` instances) on the same file get their own connections and run concurrently through
+/// WAL. Prepared statements are cached on the connection.
+///
+/// The schema (version 1) is documented on ``schemaVersion``; record and session blobs come from the
+/// configured ``OAuthBroker/StoreCodec``.
+public final class SQLiteStore: BrokerStore {
+    /// SQLite's `synchronous` setting: how hard a commit waits for the disk.
+    public struct Synchronous: Sendable, Hashable, CustomStringConvertible {
+        private enum Value: String, Sendable { case normal = "NORMAL", full = "FULL" }
+        private let value: Value
+
+        /// `NORMAL`: with WAL, a commit survives a process crash but may be lost on power failure. Faster.
+        public static let normal = Synchronous(value: .normal)
+        /// `FULL`: the WAL is synced on every commit, so a commit (a rotated refresh token) survives power loss.
+        public static let full = Synchronous(value: .full)
+
+        var pragmaValue: String { value.rawValue }
+
+        /// `NORMAL` or `FULL`.
+        public var description: String { value.rawValue }
+    }
+
+    /// How an ``SQLiteStore`` is set up.
+    public struct Configuration: Sendable {
+        /// The database file (created if missing; its directory must exist), or `:memory:` for a private
+        /// in-memory database (tests only: it is not shared).
+        public var path: String
+        /// How long a write waits for another connection's transaction before failing with
+        /// ``OAuthBroker/BrokerError/Code/storeUnavailable``. Default 5 seconds.
+        public var busyTimeout: Duration
+        /// The durability of commits. Default ``Synchronous/full``: a rotated refresh token must not be lost.
+        public var synchronous: Synchronous
+        /// Encodes records and sessions. Default ``OAuthBroker/JSONStoreCodec``.
+        public var codec: any StoreCodec
+
+        /// Creates a configuration.
+        /// - Parameters:
+        ///   - path: The database file.
+        ///   - busyTimeout: The longest wait for the write lock.
+        ///   - synchronous: Commit durability.
+        ///   - codec: The record and session codec.
+        public init(
+            path: String, busyTimeout: Duration = .seconds(5), synchronous: Synchronous = .full,
+            codec: any StoreCodec = JSONStoreCodec()
+        ) {
+            self.path = path
+            self.busyTimeout = busyTimeout
+            self.synchronous = synchronous
+            self.codec = codec
+        }
+    }
+
+    /// The schema version this release creates and reads: `1`. See `SQLiteSchema` (in the source) for the
+    /// tables: `oauth_broker_schema(version, applied_at_ms)`, `oauth_broker_records(storage_id PK, provider,
+    /// tenant, principal, scopes, version, blob, updated_at_ms)`, `oauth_broker_sessions(id PK, expires_at_ms,
+    /// blob)`, `oauth_broker_leases(storage_id PK, owner, expires_at_ms)`; times are ms since 1970 UTC.
+    public static var schemaVersion: Int { SQLiteSchema.latestVersion }
+
+    /// The configuration in use.
+    public let configuration: Configuration
+    private let connection: SQLiteConnectionActor
+    let now: @Sendable () -> Date
+
+    /// Opens (creating if needed) the database and migrates its schema, off the cooperative pool.
+    /// - Parameters:
+    ///   - configuration: The file, busy timeout, durability and codec.
+    ///   - now: The wall clock for session expiry and lease time-to-live; the system clock by default.
+    /// - Throws: ``OAuthBroker/BrokerError``: `invalidConfiguration` for an empty path or a negative timeout;
+    ///   `storeCorrupted` for a file that is not a database; `storeFailed` for a newer schema or I/O errors;
+    ///   `storeUnavailable` if another process holds the database locked past the busy timeout.
+    public init(configuration: Configuration, now: @escaping @Sendable () -> Date = { Date() }) async throws {
+        guard !configuration.path.isEmpty else {
+            throw BrokerError(.invalidConfiguration, "an SQLite store path must not be empty")
+        }
+        guard configuration.busyTimeout >= .zero else {
+            throw BrokerError(.invalidConfiguration, "the SQLite busy timeout must not be negative")
+        }
+        self.configuration = configuration
+        self.now = now
+        connection = SQLiteConnectionActor(configuration: configuration)
+        try await connection.withConnection { _ in }
+    }
+
+    /// Opens the database at `path` with the default configuration.
+    /// - Parameter path: The database file.
+    /// - Throws: As ``init(configuration:now:)``.
+    public convenience init(path: String) async throws {
+        try await self.init(configuration: Configuration(path: path))
+    }
+
+    var codec: any StoreCodec { configuration.codec }
+
+    /// `sqlite`.
+    public var kind: String { "sqlite" }
+
+    /// `true`: leases live in the database, shared by every process that opens it.
+    public var providesRefreshLeases: Bool { true }
+
+    /// Runs one logical operation on the connection.
+    func perform<T: Sendable>(_ body: @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+        try await connection.withConnection(body)
+    }
+
+    static func millis(_ instant: Date) -> Int64 { Int64((instant.timeIntervalSince1970 * 1000).rounded(.down)) }
+}
