@@ -148,6 +148,8 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strict),
-        .testTarget(name: "OAuthBrokerCLITests", dependencies: ["OAuthBrokerTesting"], swiftSettings: strict),
+        // Runs the built `oauth-broker` as a child process; unit-tests its provider files and exit codes.
+        .testTarget(
+            name: "OAuthBrokerCLITests", dependencies: ["OAuthBrokerTesting", "OAuthBrokerTools"], swiftSettings: strict),
     ]
 )
