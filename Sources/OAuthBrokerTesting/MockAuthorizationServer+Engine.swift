@@ -249,7 +249,9 @@ final class MockServerEngine: Sendable {
     private func oauthResponse(_ body: () throws -> MockHTTPResponse) -> MockHTTPResponse {
         do { return try body() } catch let failure as OAuthFailure {
             var headers = Self.jsonHeaders
-            if failure.status == 401 { headers.append(("WWW-Authenticate", #"Basic realm="mock-authorization-server""#)) }
+            if failure.status == 401 {
+                headers.append(("WWW-Authenticate", #"Basic realm="mock-authorization-server""#))
+            }
             return MockHTTPResponse(
                 status: failure.status, headers: headers,
                 body: JSONBody.encode(["error": failure.code, "error_description": failure.description]))
@@ -270,7 +272,11 @@ final class MockServerEngine: Sendable {
 
     static func page(_ status: Int, _ title: String, _ text: String) -> MockHTTPResponse {
         let escaped = text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-        let html = "<!DOCTYPE html>\n<html><head><title>\(title)</title></head><body><h1>\(title)</h1><p>\(escaped)</p></body></html>\n"
+        let html = """
+            <!DOCTYPE html>
+            <html><head><title>\(title)</title></head><body><h1>\(title)</h1><p>\(escaped)</p></body></html>
+
+            """
         return MockHTTPResponse(
             status: status, headers: [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")],
             body: Array(html.utf8))

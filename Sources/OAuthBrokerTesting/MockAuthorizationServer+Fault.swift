@@ -75,14 +75,18 @@ extension MockAuthorizationServer {
             kind: .respond(
                 status: 500, headers: [("Content-Type", "text/html; charset=utf-8")],
                 body: Array(
-                    "<!DOCTYPE html>\n<html><head><title>500</title></head><body><h1>Internal Server Error</h1></body></html>\n"
-                        .utf8)),
+                    """
+                    <!DOCTYPE html>
+                    <html><head><title>500</title></head><body><h1>Internal Server Error</h1></body></html>
+
+                    """.utf8)),
             name: "internalServerError")
 
         /// 200 OK, `Content-Type: application/json`, with a truncated JSON object.
         public static let malformedJSON = Fault(
             kind: .respond(
-                status: 200, headers: jsonHeaders, body: Array(#"{"access_token":"mock-truncated","token_type":"Be"#.utf8)),
+                status: 200, headers: jsonHeaders,
+                body: Array(#"{"access_token":"mock-truncated","token_type":"Be"#.utf8)),
             name: "malformedJSON")
 
         /// 200 OK with a well-formed JSON token response that lacks `access_token`.

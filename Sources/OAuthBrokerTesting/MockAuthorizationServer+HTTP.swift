@@ -91,7 +91,9 @@ final class MockHTTPHandler: ChannelInboundHandler {
         let channel = context.channel
         let finish = { [self] in
             guard self.isActive else { return }
-            if buffer.readableBytes > 0 { context.write(self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil) }
+            if buffer.readableBytes > 0 {
+                context.write(self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            }
             let done = context.writeAndFlush(self.wrapOutboundOut(.end(nil)))
             if !keepAlive { done.whenComplete { _ in channel.close(promise: nil) } }
         }

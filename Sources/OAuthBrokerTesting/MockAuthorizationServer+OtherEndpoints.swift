@@ -74,7 +74,9 @@ extension MockServerEngine {
                 guard parameters["code_challenge_method"] == "S256" else {
                     return error("invalid_request", "transform algorithm not supported (use S256)")
                 }
-                guard PKCE.isValidVerifier(challenge) else { return error("invalid_request", "malformed code_challenge") }
+                guard PKCE.isValidVerifier(challenge) else {
+                    return error("invalid_request", "malformed code_challenge")
+                }
             } else if configuration.requiresPKCE {
                 return error("invalid_request", "code_challenge is required")
             }
@@ -99,11 +101,14 @@ extension MockServerEngine {
         let form = try Self.form(of: request)
         return try state.withLock { state in
             let client = try authenticate(request, form: form, tenant: tenant, in: state)
-            guard let token = form["token"], !token.isEmpty else { throw OAuthFailure.invalidRequest("token is missing") }
+            guard let token = form["token"], !token.isEmpty else {
+                throw OAuthFailure.invalidRequest("token is missing")
+            }
             let refreshFirst = form["token_type_hint"] == "refresh_token"
             let access = state.accessTokens[token]
             let refresh = state.refreshTokens[token]
-            let familyID = refreshFirst ? (refresh?.familyID ?? access?.familyID) : (access?.familyID ?? refresh?.familyID)
+            let familyID =
+                refreshFirst ? (refresh?.familyID ?? access?.familyID) : (access?.familyID ?? refresh?.familyID)
             guard let familyID, let family = state.families[familyID] else {
                 return MockHTTPResponse(status: 200, headers: [("Cache-Control", "no-store")], body: [])
             }
@@ -126,7 +131,9 @@ extension MockServerEngine {
         let now = now
         return try state.withLock { state in
             _ = try authenticate(request, form: form, tenant: tenant, in: state)
-            guard let token = form["token"], !token.isEmpty else { throw OAuthFailure.invalidRequest("token is missing") }
+            guard let token = form["token"], !token.isEmpty else {
+                throw OAuthFailure.invalidRequest("token is missing")
+            }
             if isActive(accessToken: token, now: now, in: state), let record = state.accessTokens[token],
                 let family = state.families[record.familyID]
             {

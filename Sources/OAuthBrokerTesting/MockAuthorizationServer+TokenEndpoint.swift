@@ -20,7 +20,8 @@ extension MockServerEngine {
                 return try refresh(form, client: client, now: now, in: &state)
             default:
                 throw OAuthFailure(
-                    status: 400, code: "unsupported_grant_type", description: "grant_type \(grant.prefix(64)) is not supported")
+                    status: 400, code: "unsupported_grant_type",
+                    description: "grant_type \(grant.prefix(64)) is not supported")
             }
         }
     }
@@ -58,7 +59,9 @@ extension MockServerEngine {
         }
         switch (client.secret, presentedSecret) {
         case (let expected?, let presented?):
-            guard expected == Secret(presented) else { throw OAuthFailure.invalidClient("client authentication failed") }
+            guard expected == Secret(presented) else {
+                throw OAuthFailure.invalidClient("client authentication failed")
+            }
         case (nil, nil):
             break
         default:
@@ -90,7 +93,9 @@ extension MockServerEngine {
         _ form: [String: String], client: Client, now: Date, in state: inout State
     ) throws -> MockHTTPResponse {
         guard let code = form["code"], !code.isEmpty else { throw OAuthFailure.invalidRequest("code is missing") }
-        guard var record = state.codes[code] else { throw OAuthFailure.invalidGrant("the authorization code is invalid") }
+        guard var record = state.codes[code] else {
+            throw OAuthFailure.invalidGrant("the authorization code is invalid")
+        }
         if record.isUsed {
             state.statistics.authorizationCodeReplays += 1
             if configuration.revokesFamilyOnReuse, let family = record.familyID { revokeFamily(family, in: &state) }
@@ -103,7 +108,9 @@ extension MockServerEngine {
             throw OAuthFailure.invalidGrant("the authorization code was issued to another client")
         }
         guard now < record.expiresAt else { throw OAuthFailure.invalidGrant("the authorization code expired") }
-        guard let redirectURI = form["redirect_uri"] else { throw OAuthFailure.invalidRequest("redirect_uri is missing") }
+        guard let redirectURI = form["redirect_uri"] else {
+            throw OAuthFailure.invalidRequest("redirect_uri is missing")
+        }
         guard redirectURI == record.redirectURI else {
             throw OAuthFailure.invalidGrant("redirect_uri does not match the authorization request")
         }

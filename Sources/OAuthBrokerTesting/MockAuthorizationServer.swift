@@ -33,7 +33,7 @@ import Synchronization
 ///   a one-thread `MultiThreadedEventLoopGroup`; shutting it down closes the listening socket and every open
 ///   connection, so no test can leak connections into the next one. A server dropped without `shutdown()` starts
 ///   that shutdown in the background.
-public final class MockAuthorizationServer: Sendable {
+public final class MockAuthorizationServer: Sendable, CustomStringConvertible, CustomReflectable {
     let engine: MockServerEngine
     private let group: MultiThreadedEventLoopGroup
     private let channel: any Channel
@@ -52,6 +52,12 @@ public final class MockAuthorizationServer: Sendable {
         self.port = port
         baseURL = URL(string: "http://127.0.0.1:\(port)")!
     }
+
+    /// `MockAuthorizationServer(http://127.0.0.1:<port>)`; never a token or secret.
+    public var description: String { "MockAuthorizationServer(\(baseURL.absoluteString))" }
+
+    /// A mirror with only the base URL, so `dump` never walks into the tokens the server holds.
+    public var customMirror: Mirror { Mirror(self, children: ["baseURL": baseURL], displayStyle: .class) }
 
     deinit {
         if !isShutDown.withLock({ $0 }) {
@@ -89,7 +95,8 @@ public final class MockAuthorizationServer: Sendable {
         } catch {
             try? await group.shutdownGracefully()
             throw BrokerError(
-                .invalidConfiguration, "the mock authorization server could not listen on 127.0.0.1:\(configuration.port)",
+                .invalidConfiguration,
+                "the mock authorization server could not listen on 127.0.0.1:\(configuration.port)",
                 underlying: error)
         }
         guard let port = channel.localAddress?.port else {

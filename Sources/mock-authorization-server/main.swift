@@ -77,7 +77,9 @@ struct MockAuthorizationServerCommand: AsyncParsableCommand {
             throw ValidationError("--client expects ID:SECRET, ID or TENANT/ID:SECRET")
         }
         if let tenant,
-            !tenant.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-._~".unicodeScalars.contains($0)) })
+            !tenant.unicodeScalars.allSatisfy({
+                $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "-._~".unicodeScalars.contains($0))
+            })
         {
             throw ValidationError("a tenant label may contain only letters, digits, '-', '.', '_' and '~'")
         }

@@ -36,6 +36,9 @@ struct LoopbackResponse: Sendable {
         return nil
     }
 
+    /// Whether the JSON body has a field `name` (asserting on this never prints a token value).
+    func has(_ name: String) -> Bool { json?[name] != nil }
+
     /// The RFC 6749 §5.2 `error`.
     var error: String? { string("error") }
     /// The body as UTF-8 text.
@@ -168,7 +171,10 @@ enum LoopbackHTTP {
         var headers = [("Content-Type", "application/x-www-form-urlencoded")] + headers
         if let basic {
             headers.append(
-                ("Authorization", FormEncoding.basicAuthorization(clientID: basic.id, clientSecret: Secret(basic.secret))))
+                (
+                    "Authorization",
+                    FormEncoding.basicAuthorization(clientID: basic.id, clientSecret: Secret(basic.secret))
+                ))
         }
         return try await send(.POST, url, headers: headers, body: Array(FormEncoding.encode(form)))
     }

@@ -67,7 +67,7 @@ struct MockAuthorizationCodeTests {
             let wrong = try await exchange(server, code: code, verifier: PKCE.makeVerifier().revealedValue)
             #expect(wrong.status == 400)
             #expect(wrong.error == "invalid_grant")
-            #expect(wrong.string("access_token") == nil)
+            #expect(!wrong.has("access_token"))
             let retry = try await exchange(server, code: code, verifier: verifier.revealedValue)
             #expect(retry.error == "invalid_grant")
             #expect(server.statistics.accessTokensIssued == 0)
@@ -80,7 +80,8 @@ struct MockAuthorizationCodeTests {
             let verifier = PKCE.makeVerifier()
             let withChallenge = try await server.approve(
                 authorizationURL: authorizationURL(server, challenge: PKCE.challenge(for: verifier)))
-            let missing = try await exchange(server, code: try #require(queryItems(withChallenge)["code"]), verifier: nil)
+            let missing = try await exchange(
+                server, code: try #require(queryItems(withChallenge)["code"]), verifier: nil)
             #expect(missing.error == "invalid_grant")
 
             let withoutChallenge = try await server.approve(authorizationURL: authorizationURL(server, challenge: nil))
@@ -141,7 +142,8 @@ struct MockAuthorizationCodeTests {
                 queryItems(
                     try await server.approve(
                         authorizationURL: authorizationURL(server, challenge: PKCE.challenge(for: verifier))))["code"])
-            let otherClient = try await exchange(server, code: first, verifier: verifier.revealedValue, basic: ("other", "o"))
+            let otherClient = try await exchange(
+                server, code: first, verifier: verifier.revealedValue, basic: ("other", "o"))
             #expect(otherClient.error == "invalid_grant")
 
             let second = try #require(
@@ -201,7 +203,8 @@ struct MockAuthorizationCodeTests {
             let challenge = PKCE.challenge(for: PKCE.makeVerifier())
             for url in [
                 authorizationURL(server, clientID: "nobody", challenge: challenge),
-                authorizationURL(server, clientID: "strict", redirectURI: "https://evil.example/cb", challenge: challenge),
+                authorizationURL(
+                    server, clientID: "strict", redirectURI: "https://evil.example/cb", challenge: challenge),
                 authorizationURL(server, redirectURI: "http://127.0.0.1:9/cb#fragment", challenge: challenge),
             ] {
                 let response = try await LoopbackHTTP.send(.GET, url)
@@ -221,7 +224,8 @@ struct MockAuthorizationCodeTests {
     func redirectURIWithQuery() async throws {
         try await withServer { server in
             let url = authorizationURL(
-                server, redirectURI: "http://127.0.0.1:9/cb?tenant=acme", challenge: PKCE.challenge(for: PKCE.makeVerifier()))
+                server, redirectURI: "http://127.0.0.1:9/cb?tenant=acme",
+                challenge: PKCE.challenge(for: PKCE.makeVerifier()))
             let items = queryItems(try await server.approve(authorizationURL: url))
             #expect(items["tenant"] == "acme")
             #expect(items["code"] != nil)

@@ -13,7 +13,8 @@ struct MockRefreshTokenTests {
             #expect(grant.scopes == ["read", "write"])
             #expect(server.isActive(accessToken: grant.accessToken))
             #expect(server.isActive(refreshToken: grant.refreshToken))
-            #expect(!"\(grant)".contains(grant.accessToken.revealedValue))
+            let leaks = "\(grant)".contains(grant.accessToken.revealedValue)
+            #expect(!leaks)
             let response = try await refresh(server, grant.refreshToken.revealedValue)
             #expect(response.status == 200, "\(response.text)")
             #expect(response.string("scope") == "read write")
@@ -29,8 +30,8 @@ struct MockRefreshTokenTests {
             let response = try await refresh(server, grant.refreshToken.revealedValue)
             let newRefresh = try #require(response.string("refresh_token"))
             let newAccess = try #require(response.string("access_token"))
-            #expect(newRefresh != grant.refreshToken.revealedValue)
-            #expect(newAccess != grant.accessToken.revealedValue)
+            #expect(Secret(newRefresh) != grant.refreshToken)
+            #expect(Secret(newAccess) != grant.accessToken)
             #expect(!server.isActive(refreshToken: grant.refreshToken))
             #expect(server.isActive(refreshToken: Secret(newRefresh)))
             // The earlier access token stays valid until it expires.
@@ -70,7 +71,8 @@ struct MockRefreshTokenTests {
     func reuseWithoutFamilyRevocation() async throws {
         try await withServer({ $0.revokesFamilyOnReuse = false }) { server in
             let grant = try server.issueGrant(clientID: confidential.id)
-            let newRefresh = try #require(try await refresh(server, grant.refreshToken.revealedValue).string("refresh_token"))
+            let newRefresh = try #require(
+                try await refresh(server, grant.refreshToken.revealedValue).string("refresh_token"))
             #expect(try await refresh(server, grant.refreshToken.revealedValue).error == "invalid_grant")
             #expect(try await refresh(server, newRefresh).status == 200)
             #expect(server.statistics.familiesRevokedByReuseDetection == 0)
@@ -84,7 +86,7 @@ struct MockRefreshTokenTests {
             for _ in 0..<2 {
                 let response = try await refresh(server, grant.refreshToken.revealedValue)
                 #expect(response.status == 200)
-                #expect(response.json?["refresh_token"] == nil)
+                #expect(!response.has("refresh_token"))
             }
             #expect(server.isActive(refreshToken: grant.refreshToken))
             #expect(server.statistics.refreshTokenRotations == 0)

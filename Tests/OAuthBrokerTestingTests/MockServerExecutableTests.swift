@@ -48,8 +48,12 @@ private final class ServerProcess: Sendable {
     /// The first output line, or `nil` if none arrives within `timeout`.
     func firstLine(timeout: Duration) async -> String? {
         await withTaskGroup(of: String?.self) { group in
-            group.addTask { for await line in self.lines { return line }; return nil }
-            group.addTask { try? await Task.sleep(for: timeout); return nil }
+            group.addTask {
+                for await line in self.lines { return line }; return nil
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout); return nil
+            }
             let first = await group.next() ?? nil
             group.cancelAll()
             return first
@@ -59,8 +63,12 @@ private final class ServerProcess: Sendable {
     /// The exit status, or `nil` if the process does not exit within `timeout`.
     func exitStatus(timeout: Duration) async -> Int32? {
         await withTaskGroup(of: Int32?.self) { group in
-            group.addTask { for await status in self.exit { return status }; return nil }
-            group.addTask { try? await Task.sleep(for: timeout); return nil }
+            group.addTask {
+                for await status in self.exit { return status }; return nil
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout); return nil
+            }
             let first = await group.next() ?? nil
             group.cancelAll()
             return first
@@ -87,11 +95,14 @@ private final class LineBuffer: @unchecked Sendable {
 struct MockServerExecutableTests {
     @Test(
         "prints its port, serves registered clients, and exits cleanly on SIGTERM",
-        .enabled(if: executable != nil, "needs the mock-authorization-server binary next to the test bundle (swift build)"))
+        .enabled(
+            if: executable != nil, "needs the mock-authorization-server binary next to the test bundle (swift build)"))
     func runsUntilSignalled() async throws {
         let server = try ServerProcess(
             try #require(executable),
-            arguments: ["--port", "0", "--client", "app:p@ss:word", "--client", "acme/tenant-app:t", "--token-lifetime", "42"])
+            arguments: [
+                "--port", "0", "--client", "app:p@ss:word", "--client", "acme/tenant-app:t", "--token-lifetime", "42",
+            ])
         defer { if server.process.isRunning { server.process.terminate() } }
 
         let line = try #require(await server.firstLine(timeout: .seconds(30)))
@@ -100,7 +111,8 @@ struct MockServerExecutableTests {
         #expect((base.port ?? 0) > 0)
 
         let token = try await LoopbackHTTP.post(
-            base.appendingPathComponent("token"), form: [("grant_type", "client_credentials")], basic: ("app", "p@ss:word"))
+            base.appendingPathComponent("token"), form: [("grant_type", "client_credentials")],
+            basic: ("app", "p@ss:word"))
         #expect(token.status == 200)
         #expect(token.integer("expires_in") == 42)
         let tenant = try await LoopbackHTTP.post(

@@ -18,6 +18,22 @@ struct MockServerLifecycleTests {
         }
     }
 
+    @Test("printing or dumping the server shows no token or secret")
+    func redaction() async throws {
+        try await withServer { server in
+            let grant = try server.issueGrant(clientID: confidential.id)
+            var dumped = ""
+            dump(server, to: &dumped)
+            let printed = [dumped, "\(server)", String(reflecting: server)]
+            for text in printed {
+                let leaks = [grant.accessToken.revealedValue, grant.refreshToken.revealedValue, confidential.secret]
+                    .contains { text.contains($0) }
+                #expect(!leaks)
+                #expect(text.contains("127.0.0.1:\(server.port)"))
+            }
+        }
+    }
+
     @Test("requests on one keep-alive connection count one connection")
     func keepAlive() async throws {
         try await withServer { server in
@@ -27,8 +43,11 @@ struct MockServerLifecycleTests {
                     let response = try await connection.post(
                         server.tokenEndpoint, form: [("grant_type", "client_credentials")],
                         headers: [
-                            ("Authorization",
-                             FormEncoding.basicAuthorization(clientID: confidential.id, clientSecret: Secret(confidential.secret)))
+                            (
+                                "Authorization",
+                                FormEncoding.basicAuthorization(
+                                    clientID: confidential.id, clientSecret: Secret(confidential.secret))
+                            )
                         ])
                     #expect(response.header("Connection") == "keep-alive")
                     statuses.append(response.status)

@@ -56,7 +56,9 @@ func authorizationURL(
     if let scope { query.append(("scope", scope)) }
     if let challenge { query += [("code_challenge", challenge), ("code_challenge_method", "S256")] }
     query += extra
-    return URL(string: server.authorizationEndpoint.absoluteString + "?" + String(decoding: FormEncoding.encode(query), as: UTF8.self))!
+    return URL(
+        string: server.authorizationEndpoint.absoluteString + "?"
+            + String(decoding: FormEncoding.encode(query), as: UTF8.self))!
 }
 
 /// Exchanges `code` for tokens as ``confidential``.

@@ -1,1 +1,0 @@
-// OAuthBrokerRedis: implementation pending.
