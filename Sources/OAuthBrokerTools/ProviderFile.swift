@@ -93,7 +93,8 @@ public struct ProviderFile: Sendable, CustomStringConvertible {
 
         let id: ProviderID
         do { id = try ProviderID(try fields.requiredString("id")) } catch let error as BrokerError
-        where error.code == .invalidInput {
+            where error.code == .invalidInput
+        {
             throw fail("field \"id\": \(error.message)")
         }
         let tokenEndpoint = try fields.url("token_endpoint", required: true)!
@@ -258,8 +259,10 @@ private struct FieldReader {
         }
         let name = String(value.dropFirst("${env:".count).dropLast())
         guard let first = name.unicodeScalars.first, first == "_" || (first.isASCII && first.properties.isAlphabetic),
-            name.unicodeScalars.allSatisfy({ $0 == "_" || ($0.isASCII && $0.properties.isAlphabetic)
-                || ("0"..."9").contains($0) })
+            name.unicodeScalars.allSatisfy({
+                $0 == "_" || ($0.isASCII && $0.properties.isAlphabetic)
+                    || ("0"..."9").contains($0)
+            })
         else {
             throw fail("field \"\(field)\": ${env:NAME} needs a variable name of letters, digits and underscores")
         }

@@ -65,7 +65,8 @@ private struct Demo {
         Output.line("oauth-broker demo")
         Output.line("  mock authorization server  \(server.baseURL.absoluteString)  (client \(clientID))")
         Output.line("  store                      sqlite:\(databasePath)")
-        Output.line("  transport                  libcurl (\(CurlTransport.libcurlVersion.split(separator: " ").first ?? ""))")
+        Output.line(
+            "  transport                  libcurl (\(CurlTransport.libcurlVersion.split(separator: " ").first ?? ""))")
         Output.line("  tokens are never printed: \"<redacted>\" is what a Secret prints")
 
         // 1. Client credentials for two tenants.
@@ -93,9 +94,12 @@ private struct Demo {
         let request = try await broker.startAuthorization(for: alice, redirectURI: redirectURI)
         let query = URLComponents(url: request.url, resolvingAgainstBaseURL: false)?.queryItems ?? []
         let names = query.map(\.name).joined(separator: ", ")
-        Output.line("   authorize: \(request.url.scheme ?? "")://\(request.url.host ?? ""):\(server.port)\(request.url.path)?…")
+        Output.line(
+            "   authorize: \(request.url.scheme ?? "")://\(request.url.host ?? ""):\(server.port)\(request.url.path)?…")
         Output.line("              with \(names)")
-        Output.line("   session stored in SQLite (state hashed, verifier kept secret) until \(RFC3339.string(from: request.expiresAt))")
+        Output.line(
+            "   session stored in SQLite (state hashed, verifier kept secret) until \(RFC3339.string(from: request.expiresAt))"
+        )
         // The demo plays the user's browser: the server approves and redirects to the callback.
         let callback = try await server.approve(authorizationURL: request.url)
         Output.line("   the user approves; the browser lands on \(redirectURI)?code=…&state=…")
@@ -117,7 +121,9 @@ private struct Demo {
         let oldRefreshToken = aliceRecord?.refreshToken
         let refreshed = try await broker.refresh(alice, force: true)
         let newRecord = try await broker.record(for: alice)
-        Output.line("   refresh --force: version \(authorized.version) → \(refreshed.version), new access token: \(refreshed.value != authorized.value)")
+        Output.line(
+            "   refresh --force: version \(authorized.version) → \(refreshed.version), new access token: \(refreshed.value != authorized.value)"
+        )
         let rotated = newRecord?.refreshToken != nil && newRecord?.refreshToken != oldRefreshToken
         let oldStillValid = oldRefreshToken.map { server.isActive(refreshToken: $0) } ?? false
         Output.line(

@@ -29,7 +29,8 @@ struct RevokeCommand: AsyncParsableCommand {
         let hasEndpoint = broker.provider.revocationEndpoint != nil
         do {
             try await broker.revoke(key)
-        } catch let error as BrokerError where ![.storeUnavailable, .storeFailed, .storeCorrupted].contains(error.code) {
+        } catch let error as BrokerError where ![.storeUnavailable, .storeFailed, .storeCorrupted].contains(error.code)
+        {
             // The store call succeeded; the revocation endpoint failed after the record was marked revoked.
             throw BrokerError(
                 error.code,

@@ -27,7 +27,10 @@ struct AuthorizationCommandTests {
 
             let callback = try await fixture.server.approve(authorizationURL: url)
             let exchange = try await fixture.run(
-                ["exchange", "--provider", provider, "--store", fixture.fileStore, "--callback", callback.absoluteString])
+                [
+                    "exchange", "--provider", provider, "--store", fixture.fileStore, "--callback",
+                    callback.absoluteString,
+                ])
             #expect(exchange.status == 0, "\(exchange)")
             #expect(exchange.stdout.contains("authorized acme/alice [openid profile]"))
 
@@ -66,7 +69,8 @@ struct AuthorizationCommandTests {
             let forged = try await fixture.run(exchange + ["http://127.0.0.1:9/callback?code=abc&state=forged-state"])
             #expect(forged.status == 3, "\(forged)")
 
-            let authorize = try await fixture.run(["authorize"] + fixture.keyArguments(provider: provider, principal: "bob"))
+            let authorize = try await fixture.run(
+                ["authorize"] + fixture.keyArguments(provider: provider, principal: "bob"))
             let url = try #require(URL(string: authorize.stdout.trimmingCharacters(in: .newlines)))
             let denied = try await fixture.server.deny(authorizationURL: url)
             let result = try await fixture.run(exchange + [denied.absoluteString])
@@ -86,7 +90,8 @@ struct AuthorizationCommandTests {
             #expect(result.status == 2, "\(result)")
             #expect(result.errorLine.contains("--redirect-uri"))
             let withFlag = try await fixture.run(
-                ["authorize", "--redirect-uri", "http://localhost:8080/cb"] + fixture.keyArguments(provider: noRedirect))
+                ["authorize", "--redirect-uri", "http://localhost:8080/cb"] + fixture.keyArguments(provider: noRedirect)
+            )
             #expect(withFlag.status == 0, "\(withFlag)")
             #expect(withFlag.stdout.contains("redirect_uri=http%3A%2F%2Flocalhost%3A8080%2Fcb"))
 

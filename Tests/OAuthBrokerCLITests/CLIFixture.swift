@@ -96,7 +96,9 @@ struct CLIFixture: Sendable {
     }
 
     /// Runs `authorize`, approves at the mock server as a browser would, and returns the callback URL.
-    func authorize(provider: String, store: String? = nil, principal: String = "alice", scope: String = "openid profile")
+    func authorize(
+        provider: String, store: String? = nil, principal: String = "alice", scope: String = "openid profile"
+    )
         async throws -> URL
     {
         let result = try await run(
@@ -115,7 +117,8 @@ struct CLIFixture: Sendable {
             ["exchange", "--provider", provider, "--store", fileStore, "--callback", callback.absoluteString])
         try #require(result.status == 0, "exchange failed: \(result)")
         return try StoreKey(
-            provider: "mock", tenant: "acme", principal: principal, scopes: scope.split(separator: " ").map(String.init))
+            provider: "mock", tenant: "acme", principal: principal, scopes: scope.split(separator: " ").map(String.init)
+        )
     }
 }
 

@@ -15,7 +15,8 @@ struct ProviderFileCLITests {
             let environment: [String: String?] = [
                 "OAUTH_BROKER_CLI_TEST_CLIENT_ID": fixture.clientID, "OAUTH_BROKER_CLI_TEST_AUDIENCE": "billing",
             ]
-            let ok = try await fixture.run(["token"] + fixture.keyArguments(provider: provider), environment: environment)
+            let ok = try await fixture.run(
+                ["token"] + fixture.keyArguments(provider: provider), environment: environment)
             #expect(ok.status == 0, "\(ok)")
             #expect(fixture.server.statistics.requests(clientID: fixture.clientID) == 1)
 
@@ -68,7 +69,8 @@ struct ProviderFileCLITests {
     @Test("a provider file that is missing or not JSON exits with 2")
     func unreadableProviderFileExit2() async throws {
         try await CLIFixture.with { fixture in
-            let missing = try await fixture.run(["token"] + fixture.keyArguments(provider: "/nonexistent/provider.json"))
+            let missing = try await fixture.run(
+                ["token"] + fixture.keyArguments(provider: "/nonexistent/provider.json"))
             #expect(missing.status == 2, "\(missing)")
             let path = "\(fixture.directory)/broken.json"
             try Data("{\"id\": ".utf8).write(to: URL(fileURLWithPath: path))

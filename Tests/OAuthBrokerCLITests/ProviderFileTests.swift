@@ -46,7 +46,8 @@ struct ProviderFileTests {
     @Test("defaults: basic auth with a secret, none without; PKCE required; space delimiter; https only")
     func defaults() throws {
         let confidential = try parse(
-            #"{"id":"p","token_endpoint":"https://a.example/t","client_id":"c","client_secret":"s","grants":["client_credentials"]}"#)
+            #"{"id":"p","token_endpoint":"https://a.example/t","client_id":"c","client_secret":"s","grants":["client_credentials"]}"#
+        )
         #expect(confidential.descriptor.clientAuthentication == .clientSecretBasic)
         #expect(confidential.descriptor.requiresPKCE)
         #expect(confidential.descriptor.scopeDelimiter == " ")
@@ -69,11 +70,13 @@ struct ProviderFileTests {
         }
         #expect(throws: BrokerError.invalidConfiguration) {
             try parse(
-                #"{"id":"p","token_endpoint":"http://10.0.0.1/t","client_id":"c","grants":["refresh_token"],"allow_insecure_loopback":true}"#)
+                #"{"id":"p","token_endpoint":"http://10.0.0.1/t","client_id":"c","grants":["refresh_token"],"allow_insecure_loopback":true}"#
+            )
         }
         #expect(throws: BrokerError.invalidConfiguration) {
             try parse(
-                #"{"id":"p","token_endpoint":"https://a.example/t","client_id":"c","grants":["refresh_token"],"redirect_uri":"http://127.0.0.1/cb"}"#)
+                #"{"id":"p","token_endpoint":"https://a.example/t","client_id":"c","grants":["refresh_token"],"redirect_uri":"http://127.0.0.1/cb"}"#
+            )
         }
     }
 

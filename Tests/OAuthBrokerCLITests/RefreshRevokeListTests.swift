@@ -30,9 +30,10 @@ struct RefreshRevokeListTests {
             #expect(after.refreshToken != before.refreshToken)
             #expect(!fixture.server.isActive(refreshToken: try #require(before.refreshToken)))
 
-            let secrets = try await fixture.secrets() + [
-                before.accessToken.revealedValue, before.refreshToken?.revealedValue ?? "",
-            ]
+            let secrets =
+                try await fixture.secrets() + [
+                    before.accessToken.revealedValue, before.refreshToken?.revealedValue ?? "",
+                ]
             expectNoSecrets(lazy, secrets)
             expectNoSecrets(forced, secrets)
         }
@@ -89,7 +90,8 @@ struct RefreshRevokeListTests {
     func revokeNothingStored() async throws {
         try await CLIFixture.with { fixture in
             let provider = try fixture.writeProvider()
-            let result = try await fixture.run(["revoke"] + fixture.keyArguments(provider: provider, principal: "nobody"))
+            let result = try await fixture.run(
+                ["revoke"] + fixture.keyArguments(provider: provider, principal: "nobody"))
             #expect(result.status == 0, "\(result)")
             #expect(result.stdout.contains("nothing stored"))
             #expect(fixture.server.statistics.requests(to: .revocation) == 0)
@@ -120,7 +122,8 @@ struct RefreshRevokeListTests {
             _ = try await fixture.authorizeAndExchange(provider: provider)
             for tenant in ["acme", "globex"] {
                 let result = try await fixture.run(
-                    ["token"] + fixture.keyArguments(provider: provider, tenant: tenant, principal: "svc", scope: "read"))
+                    ["token"]
+                        + fixture.keyArguments(provider: provider, tenant: tenant, principal: "svc", scope: "read"))
                 #expect(result.status == 0, "\(result)")
             }
             let secrets = try await fixture.secrets()
@@ -130,11 +133,14 @@ struct RefreshRevokeListTests {
             #expect(table.status == 0, "\(table)")
             let lines = table.stdout.split(separator: "\n")
             #expect(lines.count == 4)
-            #expect(lines.first?.split(separator: " ", omittingEmptySubsequences: true)
-                == ["KEY", "TENANT", "PRINCIPAL", "SCOPES", "STATUS", "EXPIRES_AT", "VERSION"])
+            #expect(
+                lines.first?.split(separator: " ", omittingEmptySubsequences: true)
+                    == ["KEY", "TENANT", "PRINCIPAL", "SCOPES", "STATUS", "EXPIRES_AT", "VERSION"])
             #expect(lines.contains { $0.contains("mock/globex/svc/") && $0.contains("active") })
 
-            let json = try await fixture.run(["list", "--store", fixture.fileStore, "--tenant", "acme", "--format", "json"])
+            let json = try await fixture.run([
+                "list", "--store", fixture.fileStore, "--tenant", "acme", "--format", "json",
+            ])
             #expect(json.status == 0, "\(json)")
             let rows = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
             #expect(rows.count == 2)
