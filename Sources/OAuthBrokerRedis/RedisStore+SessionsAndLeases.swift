@@ -11,7 +11,7 @@ extension RedisStore {
     /// - Throws: ``OAuthBroker/BrokerError`` (``OAuthBroker/BrokerError/Code/storeUnavailable``,
     ///   ``OAuthBroker/BrokerError/Code/storeFailed``).
     public func saveSession(_ session: AuthorizationSession) async throws {
-        let now = Date()
+        let now = self.now()
         let name = layout.session(session.id)
         let index = layout.sessionIndex
         let id = Array(session.id.utf8)
@@ -34,7 +34,7 @@ extension RedisStore {
     }
 
     /// Removes and returns the session with `id` in one atomic `GETDEL` (single use), or `nil` if there is none or
-    /// it has expired on this process's clock.
+    /// it has expired on the store's clock (`now`).
     /// - Parameter id: The session id.
     /// - Returns: The session, or `nil`.
     /// - Throws: ``OAuthBroker/BrokerError`` (``OAuthBroker/BrokerError/Code/storeUnavailable``,
@@ -48,7 +48,7 @@ extension RedisStore {
         if reply.isNull { return nil }
         guard let bytes = reply.bytes else { throw unexpected(reply, during: "GETDEL") }
         let session = try codec.decodeSession(bytes, id: id)
-        return session.isExpired(at: Date()) ? nil : session
+        return session.isExpired(at: now()) ? nil : session
     }
 
     /// Deletes the sessions whose expiry is at or before `instant`, found through the `sessions` index in pages

@@ -1,3 +1,4 @@
+public import Foundation
 public import OAuthBroker
 
 /// A ``OAuthBroker/BrokerStore`` in Redis: the shared store for a fleet of broker processes on many hosts.
@@ -45,17 +46,24 @@ public final class RedisStore: BrokerStore {
     let codec: any StoreCodec
     let layout: RedisKeyLayout
     let pool: RedisConnectionPool
+    let now: @Sendable () -> Date
 
     /// Creates a store. Connections open lazily, on first use: use ``ping()`` to check the server at startup.
     /// - Parameters:
     ///   - configuration: Where and how to connect.
     ///   - codec: How records and sessions become bytes; ``OAuthBroker/JSONStoreCodec`` by default.
+    ///   - now: The wall clock for session expiry (the time-to-live a session gets, and the check when it is
+    ///     taken); the system clock by default. Lease time-to-live is measured by the Redis server.
     /// - Throws: ``OAuthBroker/BrokerError`` (``OAuthBroker/BrokerError/Code/invalidConfiguration``) for an
     ///   invalid configuration.
-    public init(configuration: Configuration, codec: any StoreCodec = JSONStoreCodec()) throws {
+    public init(
+        configuration: Configuration, codec: any StoreCodec = JSONStoreCodec(),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) throws {
         try configuration.validate()
         self.configuration = configuration
         self.codec = codec
+        self.now = now
         self.layout = RedisKeyLayout(prefix: configuration.keyPrefix)
         self.pool = RedisConnectionPool(configuration: configuration)
     }
@@ -64,9 +72,12 @@ public final class RedisStore: BrokerStore {
     /// - Parameters:
     ///   - url: `redis://[[user]:password@]host[:port][/database][?option=value&…]`.
     ///   - codec: How records and sessions become bytes; ``OAuthBroker/JSONStoreCodec`` by default.
+    ///   - now: The wall clock for session expiry; the system clock by default.
     /// - Throws: ``OAuthBroker/BrokerError`` (``OAuthBroker/BrokerError/Code/invalidConfiguration``) for a bad URL.
-    public convenience init(url: String, codec: any StoreCodec = JSONStoreCodec()) throws {
-        try self.init(configuration: Configuration(url: url), codec: codec)
+    public convenience init(
+        url: String, codec: any StoreCodec = JSONStoreCodec(), now: @escaping @Sendable () -> Date = { Date() }
+    ) throws {
+        try self.init(configuration: Configuration(url: url), codec: codec, now: now)
     }
 
     /// `redis`.
@@ -135,4 +146,13 @@ extension RedisStore {
 
     /// The Redis key name of `key`'s record hash.
     package func recordKeyName(_ key: StoreKey) -> String { String(decoding: layout.record(key), as: UTF8.self) }
+
+    /// The Redis key name of `key`'s refresh lease.
+    package func leaseKeyName(_ key: StoreKey) -> String { String(decoding: layout.lease(key), as: UTF8.self) }
+
+    /// The Redis key name of a session.
+    package func sessionKeyName(_ id: String) -> String { String(decoding: layout.session(id), as: UTF8.self) }
+
+    /// The Redis key name of the session index.
+    package var sessionIndexKeyName: String { String(decoding: layout.sessionIndex, as: UTF8.self) }
 }

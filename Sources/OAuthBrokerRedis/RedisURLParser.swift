@@ -111,9 +111,10 @@ enum RedisURLParser {
             case "command_timeout_ms": configuration.commandTimeout = try milliseconds()
             case "pool_timeout_ms": configuration.poolTimeout = try milliseconds()
             default:
-                // The name is printed only when it is short and plain, so a mangled URL cannot echo a secret.
-                let shown = name.count <= 32 && name.allSatisfy { $0.isLetter || $0 == "_" } ? " '\(name)'" : ""
-                throw fail("unknown option\(shown)")
+                // The name is not quoted: whatever a mangled URL put there might be a secret.
+                throw fail(
+                    "unknown option (supported: prefix, client_name, pool_size, connect_timeout_ms, "
+                        + "command_timeout_ms, pool_timeout_ms)")
             }
         }
     }

@@ -93,6 +93,17 @@ struct LoopbackConnection: ~Copyable {
     mutating func send(
         _ method: HTTPMethod, _ target: String, headers: [(String, String)] = [], body: [UInt8] = []
     ) async throws -> LoopbackResponse {
+        var response = try await sendReadingHead(method, target, headers: headers, body: body)
+        response.body = try await readBody()
+        response.endArrival = .now
+        return response
+    }
+
+    /// Sends one request and reads only the response head; read the body with ``readBody()``.
+    /// - Throws: ``LoopbackError/connectionClosed`` when the server closes the connection first.
+    mutating func sendReadingHead(
+        _ method: HTTPMethod, _ target: String, headers: [(String, String)] = [], body: [UInt8] = []
+    ) async throws -> LoopbackResponse {
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: target)
         head.headers.add(name: "Host", value: "127.0.0.1:\(port)")
         for (name, value) in headers { head.headers.add(name: name, value: value) }
@@ -101,36 +112,35 @@ struct LoopbackConnection: ~Copyable {
         if !body.isEmpty { parts.append(.body(.byteBuffer(ByteBuffer(bytes: body)))) }
         parts.append(.end(nil))
         try await outbound.write(contentsOf: parts)
-
-        var status = 0
-        var responseHeaders: [(String, String)] = []
-        var responseBody: [UInt8] = []
-        var headArrival: ContinuousClock.Instant?
-        do {
-            while let part = try await inbound.next() {
-                switch part {
-                case .head(let head):
-                    // Skip interim 1xx responses.
-                    guard head.status.code >= 200 else { continue }
-                    status = Int(head.status.code)
-                    responseHeaders = head.headers.map { ($0.name, $0.value) }
-                    headArrival = .now
-                case .body(var buffer):
-                    responseBody += buffer.readBytes(length: buffer.readableBytes) ?? []
-                case .end:
-                    guard let headArrival else { throw LoopbackError.connectionClosed }
-                    return LoopbackResponse(
-                        status: status, headers: responseHeaders, body: responseBody, headArrival: headArrival,
-                        endArrival: .now)
-                }
-            }
-        } catch let error as LoopbackError {
-            throw error
-        } catch {
-            // NIO reports an EOF in the middle of a response as a parser error: still a dropped connection.
-            throw LoopbackError.connectionClosed
+        while let part = try await nextPart() {
+            // Skip interim 1xx responses.
+            guard case .head(let head) = part, head.status.code >= 200 else { continue }
+            let now = ContinuousClock.now
+            return LoopbackResponse(
+                status: Int(head.status.code), headers: head.headers.map { ($0.name, $0.value) }, body: [],
+                headArrival: now, endArrival: now)
         }
         throw LoopbackError.connectionClosed
+    }
+
+    /// Reads the body of the response whose head was just read, up to its end.
+    /// - Throws: ``LoopbackError/connectionClosed`` when the server closes the connection first.
+    mutating func readBody() async throws -> [UInt8] {
+        var body: [UInt8] = []
+        while let part = try await nextPart() {
+            switch part {
+            case .head: throw LoopbackError.connectionClosed
+            case .body(var buffer): body += buffer.readBytes(length: buffer.readableBytes) ?? []
+            case .end: return body
+            }
+        }
+        throw LoopbackError.connectionClosed
+    }
+
+    /// The next response part; `nil` at EOF. NIO reports an EOF in the middle of a response as a parser error:
+    /// that is a dropped connection too.
+    private mutating func nextPart() async throws -> HTTPClientResponsePart? {
+        do { return try await inbound.next() } catch { throw LoopbackError.connectionClosed }
     }
 
     /// Sends a form POST to `url`'s path.

@@ -14,8 +14,8 @@ import Darwin
 /// any `SIGPIPE` that call left pending on the thread, and restores the thread's mask. Three extra system calls per
 /// command: noise next to a network round trip. On Darwin the socket gets `SO_NOSIGPIPE` instead (see
 /// ``disableOnSocket(_:)``), which Linux lacks.
-enum SignalPipeGuard {
-    static func run<T>(_ body: () throws -> T) rethrows -> T {
+package enum SignalPipeGuard {
+    package static func run<T>(_ body: () throws -> T) rethrows -> T {
         #if os(Linux)
         var pipeOnly = sigset_t()
         sigemptyset(&pipeOnly)
@@ -38,7 +38,7 @@ enum SignalPipeGuard {
     }
 
     /// Sets `SO_NOSIGPIPE` on Darwin; does nothing elsewhere.
-    static func disableOnSocket(_ fd: Int32) {
+    package static func disableOnSocket(_ fd: Int32) {
         #if canImport(Darwin)
         var on: Int32 = 1
         _ = setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &on, socklen_t(MemoryLayout<Int32>.size))

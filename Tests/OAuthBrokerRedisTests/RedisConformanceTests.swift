@@ -1,0 +1,23 @@
+import OAuthBroker
+import OAuthBrokerRedis
+import OAuthBrokerTesting
+import Testing
+
+@Suite("RedisStore conformance", .enabled(if: RedisTestEnvironment.hasServer, "needs OAUTH_BROKER_REDIS_URL"))
+struct RedisConformanceTests {
+    @Test("conformance", arguments: StoreConformance.Check.all)
+    func conformance(_ check: StoreConformance.Check) async throws {
+        let store = try RedisTestEnvironment.store()
+        try await StoreConformance { store }.run(check)
+        try await store.deleteAllKeysUnderPrefix()
+        await store.shutDown()
+    }
+
+    @Test("conformance with a pool of one connection")
+    func conformanceWithOneConnection() async throws {
+        let store = try RedisTestEnvironment.store { $0.poolSize = 1 }
+        try await StoreConformance(options: .init(concurrentTasks: 16, attemptsPerTask: 25)) { store }.run()
+        #expect(await store.connectionsOpened == 1)
+        try await store.deleteAllKeysUnderPrefix()
+    }
+}
