@@ -20,7 +20,11 @@ struct StoreOptions: ParsableArguments {
         } catch let error as BrokerError {
             throw BrokerError(error.code, "--store: \(error.message)")
         }
-        return (url, try await url.makeStore())
+        do {
+            return (url, try await url.makeStore())
+        } catch let error as BrokerError where error.code == .invalidConfiguration {
+            throw BrokerError(error.code, "--store: \(error.message)")
+        }
     }
 }
 
