@@ -4,7 +4,7 @@ import OAuthBroker
 ///
 /// | key | type | contents |
 /// |---|---|---|
-/// | `P` `record:{` storageID `}` | hash | `key`: the ``OAuthBroker/StoreKey`` as JSON; `record`: the codec's blob; `version`: decimal; `status` |
+/// | `P` `record:{` storageID `}` | hash | fields `key` (StoreKey JSON), `record` (blob), `version`, `status` |
 /// | `P` `lease:{` storageID `}` | string | the lease owner, with a `PX` time-to-live |
 /// | `P` `session:` id | string | the codec's session blob, with a `PX` time-to-live at its expiry |
 /// | `P` `sessions` | sorted set | session ids scored by expiry (Unix milliseconds), for purging |

@@ -1,5 +1,5 @@
-public import OAuthBroker
 import Foundation
+public import OAuthBroker
 
 extension RedisStore {
     /// The record for `key`, or `nil`: one `HMGET`.
@@ -137,7 +137,8 @@ extension RedisStore {
                 }
                 let key = try Self.decodeKey(json)
                 guard layout.storageID(inRecordKey: name) == key.storageID else {
-                    throw BrokerError(.storeCorrupted, "a record hash's key field does not match its Redis key", key: key)
+                    throw BrokerError(
+                        .storeCorrupted, "a record hash's key field does not match its Redis key", key: key)
                 }
                 if tenant == nil || key.tenant == tenant { found[key.storageID] = key }
             }
@@ -177,7 +178,8 @@ extension RedisStore {
         guard values.count == 3, let versionText = values[0].string, let version = UInt64(versionText),
             let status = values[1].string, let blob = values[2].bytes
         else {
-            throw BrokerError(.storeCorrupted, "the stored record hash is incomplete or its version is not a number", key: key)
+            throw BrokerError(
+                .storeCorrupted, "the stored record hash is incomplete or its version is not a number", key: key)
         }
         var record = try codec.decodeRecord(blob, for: key)
         record.version = version

@@ -20,7 +20,10 @@ extension RedisStore {
         if remaining >= 1 {
             let milliseconds = remaining < 1e15 ? Int64(remaining) : Int64(1e15)
             commands = [
-                [Array("SET".utf8), name, try codec.encode(session), Array("PX".utf8), Array(String(milliseconds).utf8)],
+                [
+                    Array("SET".utf8), name, try codec.encode(session), Array("PX".utf8),
+                    Array(String(milliseconds).utf8),
+                ],
                 [Array("ZADD".utf8), index, Self.score(session.expiresAt), id],
             ]
         } else {

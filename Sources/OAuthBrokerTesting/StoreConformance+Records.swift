@@ -5,9 +5,9 @@ import Foundation
 extension StoreConformance {
     func recordRoundTrip(_ store: any BrokerStore) async throws {
         try expect(!store.kind.isEmpty, "kind is empty")
-        let key = try Fixtures.key()
+        let key = try ConformanceFixtures.key()
         try expect(try await store.record(for: key) == nil, "a key never written has a record")
-        var record = Fixtures.record()
+        var record = ConformanceFixtures.record()
         record.idToken = Secret("id-token")
         record.scopes = ["read", "write"]
         record.extraFields = [
@@ -20,13 +20,13 @@ extension StoreConformance {
         try expect(read == record, "the record read back differs from the one inserted: \(read) vs \(record)")
         try expect(read.version == record.version, "the version changed on insert")
 
-        var noExpiry = Fixtures.record(version: 7)
+        var noExpiry = ConformanceFixtures.record(version: 7)
         noExpiry.expiresAt = nil
         noExpiry.refreshToken = nil
         noExpiry.scopes = .empty
         noExpiry.extraFields = [:]
         noExpiry.status = TokenRecord.Status(rawValue: "custom_status")
-        let other = try Fixtures.key()
+        let other = try ConformanceFixtures.key()
         _ = try await store.insert(noExpiry, for: other)
         try expect(
             try await store.record(for: other) == noExpiry, "a record without expiry, refresh token or scopes "
@@ -37,10 +37,10 @@ extension StoreConformance {
     }
 
     func secretsSurviveRoundTrip(_ store: any BrokerStore) async throws {
-        let key = try Fixtures.key(principal: "ünïcødé principal: with/slashes%and:colons")
+        let key = try ConformanceFixtures.key(principal: "ünïcødé principal: with/slashes%and:colons")
         let awkward = "a\"quote\\backslash\n\t/slash 🔑 ü \u{7f} {\"json\":1} ' -- ; DROP TABLE"
         let long = String(repeating: "x9_-.", count: 2000)
-        var record = Fixtures.record()
+        var record = ConformanceFixtures.record()
         record.accessToken = Secret(awkward)
         record.refreshToken = Secret(long)
         record.idToken = Secret("eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.")
@@ -64,9 +64,9 @@ extension StoreConformance {
     }
 
     func insertIfAbsent(_ store: any BrokerStore) async throws {
-        let key = try Fixtures.key()
-        let first = Fixtures.record("first")
-        let second = Fixtures.record("second", version: first.version + 1000)
+        let key = try ConformanceFixtures.key()
+        let first = ConformanceFixtures.record("first")
+        let second = ConformanceFixtures.record("second", version: first.version + 1000)
         try expect(try await store.insert(first, for: key) == .inserted(first), "the first insert did not insert")
         let outcome = try await store.insert(second, for: key)
         try expect(outcome == .exists(current: first), "a second insert did not return .exists(current: first)")
@@ -78,11 +78,11 @@ extension StoreConformance {
     }
 
     func concurrentInsert(_ store: any BrokerStore) async throws {
-        let key = try Fixtures.key()
+        let key = try ConformanceFixtures.key()
         let contenders = 16
         let outcomes = try await withThrowingTaskGroup(of: InsertOutcome.self) { group in
             for index in 0..<contenders {
-                group.addTask { try await store.insert(Fixtures.record("contender-\(index)", version: 10), for: key) }
+                group.addTask { try await store.insert(ConformanceFixtures.record("contender-\(index)", version: 10), for: key) }
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
@@ -102,12 +102,12 @@ extension StoreConformance {
     }
 
     func compareAndSwapOutcomes(_ store: any BrokerStore) async throws {
-        let key = try Fixtures.key()
-        let original = Fixtures.record("original")
+        let key = try ConformanceFixtures.key()
+        let original = ConformanceFixtures.record("original")
         _ = try await store.insert(original, for: key)
 
         // The new record's own version is ignored: the stored version is expected + 1.
-        let next = Fixtures.record("next", version: 3)
+        let next = ConformanceFixtures.record("next", version: 3)
         let outcome = try await store.compareAndSwap(key, expecting: original.version, with: next)
         var expected = next
         expected.version = original.version + 1
@@ -116,15 +116,15 @@ extension StoreConformance {
         try expect(try await store.record(for: key) == expected, "the stored record is not what the swap returned")
 
         // A stale version conflicts and shows the current record, changing nothing.
-        let stale = try await store.compareAndSwap(key, expecting: original.version, with: Fixtures.record("stale"))
+        let stale = try await store.compareAndSwap(key, expecting: original.version, with: ConformanceFixtures.record("stale"))
         try expect(stale == .conflict(current: expected), "a swap with a stale version did not return "
             + ".conflict(current:) with the stored record")
-        let ahead = try await store.compareAndSwap(key, expecting: expected.version + 5, with: Fixtures.record("x"))
+        let ahead = try await store.compareAndSwap(key, expecting: expected.version + 5, with: ConformanceFixtures.record("x"))
         try expect(ahead == .conflict(current: expected), "a swap with a future version did not conflict")
         try expect(try await store.record(for: key) == expected, "a conflicting swap changed the record")
 
         // A second swap builds on the first.
-        let third = try await store.compareAndSwap(key, expecting: expected.version, with: Fixtures.record("third"))
+        let third = try await store.compareAndSwap(key, expecting: expected.version, with: ConformanceFixtures.record("third"))
         guard case .swapped(let stored) = third, stored.version == original.version + 2 else {
             throw Mismatch(message: "a second swap did not store version + 2", line: #line)
         }
@@ -132,15 +132,15 @@ extension StoreConformance {
     }
 
     func missingNeverResurrects(_ store: any BrokerStore) async throws {
-        let key = try Fixtures.key()
-        let never = try await store.compareAndSwap(key, expecting: 1, with: Fixtures.record())
+        let key = try ConformanceFixtures.key()
+        let never = try await store.compareAndSwap(key, expecting: 1, with: ConformanceFixtures.record())
         try expect(never == .missing, "a swap on a key never written did not return .missing")
         try expect(try await store.record(for: key) == nil, "a swap on a missing key created a record")
 
-        let record = Fixtures.record()
+        let record = ConformanceFixtures.record()
         _ = try await store.insert(record, for: key)
         try expect(try await store.deleteRecord(for: key), "delete of an existing record returned false")
-        let afterDelete = try await store.compareAndSwap(key, expecting: record.version, with: Fixtures.record())
+        let afterDelete = try await store.compareAndSwap(key, expecting: record.version, with: ConformanceFixtures.record())
         try expect(afterDelete == .missing, "a swap after delete did not return .missing")
         try expect(try await store.record(for: key) == nil, "a swap after delete resurrected the record")
         try expect(try await store.setStatus(.revoked, for: key) == nil, "setStatus on a deleted key returned a record")
@@ -149,8 +149,8 @@ extension StoreConformance {
     }
 
     func setStatusBumpsVersion(_ store: any BrokerStore) async throws {
-        let key = try Fixtures.key()
-        let record = Fixtures.record()
+        let key = try ConformanceFixtures.key()
+        let record = ConformanceFixtures.record()
         _ = try await store.insert(record, for: key)
         let revoked = try require(try await store.setStatus(.revoked, for: key), "setStatus(.revoked) returned nil")
         try expect(revoked.status == .revoked, "setStatus(.revoked) did not set the status")
@@ -172,11 +172,11 @@ extension StoreConformance {
     }
 
     func delete(_ store: any BrokerStore) async throws {
-        let key = try Fixtures.key()
-        let neighbour = try Fixtures.key(tenant: key.tenant, principal: "neighbour")
+        let key = try ConformanceFixtures.key()
+        let neighbour = try ConformanceFixtures.key(tenant: key.tenant, principal: "neighbour")
         try expect(!(try await store.deleteRecord(for: key)), "deleting a key never written returned true")
-        _ = try await store.insert(Fixtures.record(), for: key)
-        let kept = Fixtures.record()
+        _ = try await store.insert(ConformanceFixtures.record(), for: key)
+        let kept = ConformanceFixtures.record()
         _ = try await store.insert(kept, for: neighbour)
         try expect(try await store.deleteRecord(for: key), "deleting an existing record returned false")
         try expect(try await store.record(for: key) == nil, "a deleted record is still readable")
@@ -187,16 +187,16 @@ extension StoreConformance {
     }
 
     func keysListing(_ store: any BrokerStore) async throws {
-        let first = try Fixtures.tenant()
-        let second = try Fixtures.tenant()
+        let first = try ConformanceFixtures.tenant()
+        let second = try ConformanceFixtures.tenant()
         var firstKeys: [StoreKey] = []
         for (principal, scopes) in [("zed", ["read"]), ("amy", ["read"]), ("amy", ["write"]), ("bob", []),
             ("amy", ["read", "write"])] as [(String, ScopeSet)]
         {
-            firstKeys.append(try Fixtures.key(tenant: first, principal: principal, scopes: scopes))
+            firstKeys.append(try ConformanceFixtures.key(tenant: first, principal: principal, scopes: scopes))
         }
-        let secondKeys = [try Fixtures.key(tenant: second, principal: "x"), try Fixtures.key(tenant: second)]
-        for key in firstKeys + secondKeys { _ = try await store.insert(Fixtures.record(), for: key) }
+        let secondKeys = [try ConformanceFixtures.key(tenant: second, principal: "x"), try ConformanceFixtures.key(tenant: second)]
+        for key in firstKeys + secondKeys { _ = try await store.insert(ConformanceFixtures.record(), for: key) }
 
         let byID = { (lhs: StoreKey, rhs: StoreKey) in lhs.storageID.utf8.lexicographicallyPrecedes(rhs.storageID.utf8) }
         try expect(
@@ -208,14 +208,14 @@ extension StoreConformance {
         let all = try await store.keys(tenant: nil)
         try expect(Set(firstKeys + secondKeys).isSubset(of: Set(all)), "keys(tenant: nil) misses keys")
         try expect(all == all.sorted(by: byID), "keys(tenant: nil) is not in storageID order")
-        try expect(try await store.keys(tenant: try Fixtures.tenant()) == [], "an unknown tenant has keys")
+        try expect(try await store.keys(tenant: try ConformanceFixtures.tenant()) == [], "an unknown tenant has keys")
         for key in firstKeys + secondKeys { try await store.deleteRecord(for: key) }
         try expect(try await store.keys(tenant: first) == [], "keys remain listed after delete")
     }
 
     func concurrentCompareAndSwap(_ store: any BrokerStore) async throws {
-        let key = try Fixtures.key()
-        var initial = Fixtures.record("initial")
+        let key = try ConformanceFixtures.key()
+        var initial = ConformanceFixtures.record("initial")
         initial.extraFields = ["counter": .number(0)]
         _ = try await store.insert(initial, for: key)
         let tasks = options.concurrentTasks

@@ -4,8 +4,8 @@ import Foundation
 // The session and lease checks of StoreConformance.
 extension StoreConformance {
     func sessionsSingleUse(_ store: any BrokerStore) async throws {
-        let key = try Fixtures.key()
-        let session = Fixtures.session(for: key, expiresIn: 600)
+        let key = try ConformanceFixtures.key()
+        let session = ConformanceFixtures.session(for: key, expiresIn: 600)
         try expect(try await store.takeSession(id: session.id) == nil, "an unknown session id returned a session")
         try await store.saveSession(session)
         let taken = try await store.takeSession(id: session.id)
@@ -23,7 +23,7 @@ extension StoreConformance {
     }
 
     func concurrentSessionTake(_ store: any BrokerStore) async throws {
-        let session = Fixtures.session(for: try Fixtures.key(), expiresIn: 600)
+        let session = ConformanceFixtures.session(for: try ConformanceFixtures.key(), expiresIn: 600)
         try await store.saveSession(session)
         let taken = try await withThrowingTaskGroup(of: AuthorizationSession?.self) { group in
             for _ in 0..<16 { group.addTask { try await store.takeSession(id: session.id) } }
@@ -33,16 +33,16 @@ extension StoreConformance {
     }
 
     func expiredSessionsNotReturned(_ store: any BrokerStore) async throws {
-        let expired = Fixtures.session(for: try Fixtures.key(), expiresIn: -60)
+        let expired = ConformanceFixtures.session(for: try ConformanceFixtures.key(), expiresIn: -60)
         try await store.saveSession(expired)
         try expect(try await store.takeSession(id: expired.id) == nil, "an expired session was returned")
         try expect(try await store.takeSession(id: expired.id) == nil, "an expired session was returned later")
     }
 
     func purgeExpiredSessions(_ store: any BrokerStore) async throws {
-        let key = try Fixtures.key()
-        let soon = (0..<3).map { _ in Fixtures.session(for: key, expiresIn: 60) }
-        let later = Fixtures.session(for: key, expiresIn: 3600)
+        let key = try ConformanceFixtures.key()
+        let soon = (0..<3).map { _ in ConformanceFixtures.session(for: key, expiresIn: 60) }
+        let later = ConformanceFixtures.session(for: key, expiresIn: 3600)
         for session in soon + [later] { try await store.saveSession(session) }
         // Purge as of two minutes from now: the three sessions expiring in one minute count as expired.
         let purged = try await store.purgeExpiredSessions(before: Date().addingTimeInterval(120))
@@ -54,7 +54,7 @@ extension StoreConformance {
     }
 
     func leaseExclusive(_ store: any BrokerStore) async throws {
-        let key = try Fixtures.key()
+        let key = try ConformanceFixtures.key()
         let first = LeaseOwner.random()
         let second = LeaseOwner.random()
         try expect(
@@ -62,14 +62,14 @@ extension StoreConformance {
         try expect(
             !(try await store.acquireRefreshLease(for: key, owner: second, ttl: .seconds(60))),
             "a second owner took a held lease")
-        let otherKey = try Fixtures.key(tenant: key.tenant, principal: "other")
+        let otherKey = try ConformanceFixtures.key(tenant: key.tenant, principal: "other")
         try expect(
             try await store.acquireRefreshLease(for: otherKey, owner: second, ttl: .seconds(60)),
             "a lease on one key blocked another key")
         try await store.releaseRefreshLease(for: key, owner: first)
         try await store.releaseRefreshLease(for: otherKey, owner: second)
 
-        let raced = try Fixtures.key()
+        let raced = try ConformanceFixtures.key()
         let winners = try await withThrowingTaskGroup(of: Bool.self) { group in
             for _ in 0..<16 {
                 group.addTask { try await store.acquireRefreshLease(for: raced, owner: .random(), ttl: .seconds(60)) }
@@ -80,7 +80,7 @@ extension StoreConformance {
     }
 
     func leaseReacquireRenews(_ store: any BrokerStore) async throws {
-        let key = try Fixtures.key()
+        let key = try ConformanceFixtures.key()
         let owner = LeaseOwner.random()
         let ttl = options.shortLeaseTTL
         try expect(try await store.acquireRefreshLease(for: key, owner: owner, ttl: ttl), "a free lease was refused")
@@ -96,7 +96,7 @@ extension StoreConformance {
     }
 
     func leaseReleaseOnlyByOwner(_ store: any BrokerStore) async throws {
-        let key = try Fixtures.key()
+        let key = try ConformanceFixtures.key()
         let holder = LeaseOwner.random()
         let intruder = LeaseOwner.random()
         try expect(try await store.acquireRefreshLease(for: key, owner: holder, ttl: .seconds(60)), "lease refused")
@@ -118,7 +118,7 @@ extension StoreConformance {
     }
 
     func leaseExpiryTakeover(_ store: any BrokerStore) async throws {
-        let key = try Fixtures.key()
+        let key = try ConformanceFixtures.key()
         let crashed = LeaseOwner.random()
         let successor = LeaseOwner.random()
         let clock = ContinuousClock()

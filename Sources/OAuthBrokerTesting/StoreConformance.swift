@@ -151,7 +151,7 @@ func require<T>(_ value: T?, _ message: @autoclosure () -> String, line: Int = #
     return value
 }
 
-enum Fixtures {
+enum ConformanceFixtures {
     static func randomHex(_ bytes: Int = 8) -> String {
         (0..<bytes).map { _ in String(UInt8.random(in: 0...255), radix: 16) }.map {
             $0.count == 1 ? "0" + $0 : $0

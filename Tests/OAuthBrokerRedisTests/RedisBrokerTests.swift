@@ -15,7 +15,8 @@ struct RedisBrokerTests {
             id: ProviderID("acme"), tokenEndpoint: URL(string: "https://idp.example.com/oauth/token")!,
             clientID: "client-1", clientSecret: Secret("client-secret"), grants: [.refreshToken])
         // One upstream shared by every broker, slow enough that the brokers overlap.
-        let transport = FakeTransport(latency: .milliseconds(300), responder: .issuingTokens(rotatesRefreshTokens: true))
+        let transport = FakeTransport(
+            latency: .milliseconds(300), responder: .issuingTokens(rotatesRefreshTokens: true))
         let stores = try (0..<4).map { _ in try RedisStore(configuration: configuration) }
         let brokers = try stores.map { store in
             try Broker(provider: provider, store: store, transport: transport, errorMapper: PassthroughErrorMapper())

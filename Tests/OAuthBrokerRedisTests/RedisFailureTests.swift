@@ -4,9 +4,9 @@ import OAuthBrokerRedis
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Outages, hangs, script flushes, killed connections and bad credentials, each against a throwaway
@@ -16,7 +16,9 @@ import Darwin
     .enabled(if: RedisTestEnvironment.hasRedisServerBinary, "needs redis-server on PATH"),
     .timeLimit(.minutes(2)))
 struct RedisFailureTests {
-    static func configuration(_ server: RedisServerProcess, _ adjust: (inout RedisStore.Configuration) -> Void = { _ in })
+    static func configuration(
+        _ server: RedisServerProcess, _ adjust: (inout RedisStore.Configuration) -> Void = { _ in }
+    )
         throws -> RedisStore.Configuration
     {
         var configuration = try RedisStore.Configuration(url: server.url())
@@ -237,9 +239,9 @@ struct RedisFailureTests {
     func brokenPipeIsSurvived() throws {
         var fds: [Int32] = [0, 0]
         #if canImport(Glibc)
-        let type = Int32(SOCK_STREAM.rawValue)
+            let type = Int32(SOCK_STREAM.rawValue)
         #else
-        let type = SOCK_STREAM
+            let type = SOCK_STREAM
         #endif
         try #require(socketpair(AF_UNIX, type, 0, &fds) == 0)
         close(fds[1])
@@ -249,9 +251,9 @@ struct RedisFailureTests {
         #expect(written == -1)
         #expect(error == EPIPE)
         #if os(Linux)
-        var pending = sigset_t()
-        sigpending(&pending)
-        #expect(sigismember(&pending, SIGPIPE) == 0, "a SIGPIPE was left pending")
+            var pending = sigset_t()
+            sigpending(&pending)
+            #expect(sigismember(&pending, SIGPIPE) == 0, "a SIGPIPE was left pending")
         #endif
     }
 }

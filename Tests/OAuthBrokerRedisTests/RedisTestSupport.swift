@@ -4,9 +4,9 @@ import OAuthBrokerRedis
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Where the shared test server is, from the environment.

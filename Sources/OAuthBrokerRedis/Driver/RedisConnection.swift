@@ -2,11 +2,11 @@ import CHiredis
 import OAuthBroker
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The connection broke (I/O error, timeout, EOF): the hiredis context is unusable and must be freed.

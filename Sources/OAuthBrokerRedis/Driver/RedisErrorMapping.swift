@@ -23,7 +23,8 @@ enum RedisErrorMapping {
     static func error(_ message: String, during operation: String, key: StoreKey? = nil) -> BrokerError {
         let code = code(of: message)
         if transientCodes.contains(code) {
-            return BrokerError(.storeUnavailable, "Redis is temporarily unable to serve \(operation): \(code)", key: key)
+            return BrokerError(
+                .storeUnavailable, "Redis is temporarily unable to serve \(operation): \(code)", key: key)
         }
         if configurationCodes.contains(code) {
             // The server's text is dropped: it may quote the command, and the command may hold a secret.

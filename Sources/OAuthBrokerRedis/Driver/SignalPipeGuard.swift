@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Keeps hiredis's `write()` to a socket the server closed from killing the process with `SIGPIPE`.
@@ -17,22 +17,22 @@ import Darwin
 package enum SignalPipeGuard {
     package static func run<T>(_ body: () throws -> T) rethrows -> T {
         #if os(Linux)
-        var pipeOnly = sigset_t()
-        sigemptyset(&pipeOnly)
-        sigaddset(&pipeOnly, SIGPIPE)
-        var previous = sigset_t()
-        pthread_sigmask(SIG_BLOCK, &pipeOnly, &previous)
-        defer {
-            if sigismember(&previous, SIGPIPE) == 0 {
-                var pending = sigset_t()
-                sigpending(&pending)
-                if sigismember(&pending, SIGPIPE) == 1 {
-                    var noWait = timespec(tv_sec: 0, tv_nsec: 0)
-                    _ = sigtimedwait(&pipeOnly, nil, &noWait)
+            var pipeOnly = sigset_t()
+            sigemptyset(&pipeOnly)
+            sigaddset(&pipeOnly, SIGPIPE)
+            var previous = sigset_t()
+            pthread_sigmask(SIG_BLOCK, &pipeOnly, &previous)
+            defer {
+                if sigismember(&previous, SIGPIPE) == 0 {
+                    var pending = sigset_t()
+                    sigpending(&pending)
+                    if sigismember(&pending, SIGPIPE) == 1 {
+                        var noWait = timespec(tv_sec: 0, tv_nsec: 0)
+                        _ = sigtimedwait(&pipeOnly, nil, &noWait)
+                    }
                 }
+                pthread_sigmask(SIG_SETMASK, &previous, nil)
             }
-            pthread_sigmask(SIG_SETMASK, &previous, nil)
-        }
         #endif
         return try body()
     }
@@ -40,8 +40,8 @@ package enum SignalPipeGuard {
     /// Sets `SO_NOSIGPIPE` on Darwin; does nothing elsewhere.
     package static func disableOnSocket(_ fd: Int32) {
         #if canImport(Darwin)
-        var on: Int32 = 1
-        _ = setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &on, socklen_t(MemoryLayout<Int32>.size))
+            var on: Int32 = 1
+            _ = setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &on, socklen_t(MemoryLayout<Int32>.size))
         #endif
     }
 }

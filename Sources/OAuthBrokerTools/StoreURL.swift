@@ -1,0 +1,110 @@
+public import Foundation
+public import OAuthBroker
+import OAuthBrokerSQLite
+
+/// A store named by a URL, as the executables accept it on the command line:
+///
+/// | URL | store |
+/// |---|---|
+/// | `memory:` | ``OAuthBroker/MemoryStore`` (gone when the process exits) |
+/// | `file:PATH`, `file:///abs/path` | ``OAuthBroker/FileStore`` at `PATH` |
+/// | `sqlite:PATH`, `sqlite:///abs/path` | `SQLiteStore` at `PATH` |
+/// | `redis://[user:password@]host[:port][/db]` | `RedisStore` |
+///
+/// `PATH` may be relative (to the working directory). The ``description`` never shows a password.
+public struct StoreURL: Sendable, Hashable, CustomStringConvertible {
+    /// Which kind of store a URL names.
+    public struct Kind: Sendable, Hashable, CustomStringConvertible {
+        private enum Value: String, Sendable { case memory, file, sqlite, redis }
+        private let value: Value
+
+        /// `memory:`.
+        public static let memory = Kind(value: .memory)
+        /// `file:`.
+        public static let file = Kind(value: .file)
+        /// `sqlite:`.
+        public static let sqlite = Kind(value: .sqlite)
+        /// `redis://`.
+        public static let redis = Kind(value: .redis)
+
+        /// The scheme name.
+        public var description: String { value.rawValue }
+    }
+
+    /// The kind of store.
+    public let kind: Kind
+    /// The file path for `file:` and `sqlite:` URLs; `nil` otherwise.
+    public let path: String?
+    /// The URL as given (it may contain a Redis password: never print it).
+    let string: String
+
+    /// Parses a store URL.
+    /// - Parameter string: For example `sqlite:/var/lib/broker/tokens.sqlite`.
+    /// - Throws: ``OAuthBroker/BrokerError`` (``OAuthBroker/BrokerError/Code/invalidConfiguration``) for an
+    ///   unknown scheme or a missing path; the message quotes the scheme only.
+    public init(_ string: String) throws {
+        self.string = string
+        if string == "memory:" || string == "memory" || string == "memory://" {
+            kind = .memory
+            path = nil
+        } else if string.hasPrefix("file:") {
+            kind = .file
+            path = try Self.path(afterScheme: String(string.dropFirst("file:".count)), scheme: "file")
+        } else if string.hasPrefix("sqlite:") {
+            kind = .sqlite
+            path = try Self.path(afterScheme: String(string.dropFirst("sqlite:".count)), scheme: "sqlite")
+        } else if string.hasPrefix("redis://") || string.hasPrefix("rediss://") {
+            kind = .redis
+            path = nil
+        } else {
+            let scheme = string.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
+            throw BrokerError(
+                .invalidConfiguration,
+                "unknown store URL scheme '\(scheme.prefix(16))' (use memory:, file:PATH, sqlite:PATH or redis://)")
+        }
+    }
+
+    private static func path(afterScheme rest: String, scheme: String) throws -> String {
+        var path = rest
+        if path.hasPrefix("//") {
+            // file:///abs/path or file://localhost/abs/path
+            path.removeFirst(2)
+            if path.hasPrefix("localhost/") { path.removeFirst("localhost".count) }
+            guard path.hasPrefix("/") else {
+                throw BrokerError(.invalidConfiguration, "a \(scheme): URL with a host must be \(scheme):///abs/path")
+            }
+        }
+        guard !path.isEmpty else { throw BrokerError(.invalidConfiguration, "a \(scheme): URL needs a path") }
+        return path
+    }
+
+    /// The URL, with the user information of a Redis URL (which may hold a password) replaced by `***`.
+    public var description: String {
+        guard kind == .redis, let at = string.lastIndex(of: "@"), let schemeEnd = string.range(of: "://") else {
+            return string
+        }
+        return string[..<schemeEnd.upperBound] + "***" + string[at...]
+    }
+
+    /// Opens the store the URL names.
+    /// - Parameter now: The wall clock for session expiry and leases; the system clock by default.
+    /// - Returns: A ready store.
+    /// - Throws: ``OAuthBroker/BrokerError`` from the store's initialiser (for example `storeCorrupted`).
+    public func makeStore(now: @escaping @Sendable () -> Date = { Date() }) async throws -> any BrokerStore {
+        switch kind {
+        case .memory:
+            return MemoryStore(now: now)
+        case .file:
+            return try FileStore(configuration: .init(path: path ?? ""), now: now)
+        case .sqlite:
+            return try await SQLiteStore(configuration: .init(path: path ?? ""), now: now)
+        default:
+            return try await makeRedisStore(now: now)
+        }
+    }
+
+    /// The hook for `redis://` URLs (`string` is the full URL): the Redis store fills it in.
+    private func makeRedisStore(now: @escaping @Sendable () -> Date) async throws -> any BrokerStore {
+        throw BrokerError(.invalidConfiguration, "redis:// store URLs are not supported yet (RedisStore pending)")
+    }
+}
