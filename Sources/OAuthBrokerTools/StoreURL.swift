@@ -1,5 +1,6 @@
 public import Foundation
 public import OAuthBroker
+import OAuthBrokerRedis
 import OAuthBrokerSQLite
 
 /// A store named by a URL, as the executables accept it on the command line:
@@ -9,7 +10,7 @@ import OAuthBrokerSQLite
 /// | `memory:` | ``OAuthBroker/MemoryStore`` (gone when the process exits) |
 /// | `file:PATH`, `file:///abs/path` | ``OAuthBroker/FileStore`` at `PATH` |
 /// | `sqlite:PATH`, `sqlite:///abs/path` | `SQLiteStore` at `PATH` |
-/// | `redis://[user:password@]host[:port][/db]` | `RedisStore` |
+/// | `redis://[user:password@]host[:port][/db][?prefix=…]` | `RedisStore` (see `RedisStore.Configuration(url:)`) |
 ///
 /// `PATH` may be relative (to the working directory). The ``description`` never shows a password.
 public struct StoreURL: Sendable, Hashable, CustomStringConvertible {
@@ -103,8 +104,9 @@ public struct StoreURL: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// The hook for `redis://` URLs (`string` is the full URL): the Redis store fills it in.
+    /// Opens a `RedisStore` for a `redis://` URL (`string` is the full URL, see `RedisStore.Configuration(url:)`).
+    /// Connections open lazily; the store is usable at once.
     private func makeRedisStore(now: @escaping @Sendable () -> Date) async throws -> any BrokerStore {
-        throw BrokerError(.invalidConfiguration, "redis:// store URLs are not supported yet (RedisStore pending)")
+        try RedisStore(url: string, now: now)
     }
 }
