@@ -64,7 +64,8 @@ final class SQLiteConnection {
             case .text(let text): code = sqlite3_bind_text(statement, position, text, -1, csqlite_transient())
             case .blob(let bytes):
                 code = bytes.withUnsafeBytes {
-                    sqlite3_bind_blob(statement, position, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1),
+                    sqlite3_bind_blob(
+                        statement, position, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1),
                         Int32($0.count), csqlite_transient())
                 }
             }

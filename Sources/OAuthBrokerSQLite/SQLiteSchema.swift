@@ -72,13 +72,16 @@ enum SQLiteSchema {
         var journalMode = ""
         try connection.run("PRAGMA journal_mode=WAL") { journalMode = $0.text(0) }
         guard journalMode.lowercased() == "wal" || journalMode.lowercased() == "memory" else {
-            throw BrokerError(.storeFailed, "SQLite refused WAL journal mode (got \(journalMode)) on \(connection.path)")
+            throw BrokerError(
+                .storeFailed, "SQLite refused WAL journal mode (got \(journalMode)) on \(connection.path)")
         }
         try connection.execute("PRAGMA synchronous=\(synchronous.pragmaValue)")
         try connection.immediateTransaction {
             try connection.execute(
-                "CREATE TABLE IF NOT EXISTS oauth_broker_schema (version INTEGER PRIMARY KEY, applied_at_ms INTEGER NOT NULL)"
-            )
+                """
+                CREATE TABLE IF NOT EXISTS oauth_broker_schema (
+                    version INTEGER PRIMARY KEY, applied_at_ms INTEGER NOT NULL)
+                """)
             var current = 0
             try connection.run("SELECT COALESCE(MAX(version), 0) FROM oauth_broker_schema") {
                 current = Int($0.integer(0))
@@ -86,7 +89,8 @@ enum SQLiteSchema {
             guard current <= latestVersion else {
                 throw BrokerError(
                     .storeFailed,
-                    "\(connection.path) has schema version \(current), newer than this release knows (\(latestVersion))")
+                    "\(connection.path) has schema version \(current), newer than this release knows (\(latestVersion))"
+                )
             }
             for version in (current + 1)..<(latestVersion + 1) {
                 try connection.execute(migrations[version - 1])

@@ -80,7 +80,8 @@ public final class ChildProcess: Sendable {
         }
         let errorHandle = errors.fileHandleForReading
         let errorReader = Thread {
-            ChildProcess.readUntilEndOfFile(errorHandle) { data in shared.state.withLock { $0.errorOutput.append(data) } }
+            ChildProcess.readUntilEndOfFile(errorHandle) { data in shared.state.withLock { $0.errorOutput.append(data) }
+            }
         }
         process.terminationHandler = { process in
             let status = process.terminationStatus

@@ -1,5 +1,5 @@
-import OAuthBroker
 import Foundation
+import OAuthBroker
 
 // The record checks of StoreConformance: round trips, insert, compare-and-swap, status, delete, keys, concurrency.
 extension StoreConformance {
@@ -29,7 +29,8 @@ extension StoreConformance {
         let other = try ConformanceFixtures.key()
         _ = try await store.insert(noExpiry, for: other)
         try expect(
-            try await store.record(for: other) == noExpiry, "a record without expiry, refresh token or scopes "
+            try await store.record(for: other) == noExpiry,
+            "a record without expiry, refresh token or scopes "
                 + "(or with an unknown status) does not round-trip")
         try expect(try await store.record(for: key) == record, "writing another key changed this one")
         try await store.deleteRecord(for: key)
@@ -82,7 +83,9 @@ extension StoreConformance {
         let contenders = 16
         let outcomes = try await withThrowingTaskGroup(of: InsertOutcome.self) { group in
             for index in 0..<contenders {
-                group.addTask { try await store.insert(ConformanceFixtures.record("contender-\(index)", version: 10), for: key) }
+                group.addTask {
+                    try await store.insert(ConformanceFixtures.record("contender-\(index)", version: 10), for: key)
+                }
             }
             return try await group.reduce(into: []) { $0.append($1) }
         }
@@ -111,20 +114,27 @@ extension StoreConformance {
         let outcome = try await store.compareAndSwap(key, expecting: original.version, with: next)
         var expected = next
         expected.version = original.version + 1
-        try expect(outcome == .swapped(expected), "a swap with the current version did not return .swapped(new) "
-            + "with version expected + 1")
+        try expect(
+            outcome == .swapped(expected),
+            "a swap with the current version did not return .swapped(new) "
+                + "with version expected + 1")
         try expect(try await store.record(for: key) == expected, "the stored record is not what the swap returned")
 
         // A stale version conflicts and shows the current record, changing nothing.
-        let stale = try await store.compareAndSwap(key, expecting: original.version, with: ConformanceFixtures.record("stale"))
-        try expect(stale == .conflict(current: expected), "a swap with a stale version did not return "
-            + ".conflict(current:) with the stored record")
-        let ahead = try await store.compareAndSwap(key, expecting: expected.version + 5, with: ConformanceFixtures.record("x"))
+        let stale = try await store.compareAndSwap(
+            key, expecting: original.version, with: ConformanceFixtures.record("stale"))
+        try expect(
+            stale == .conflict(current: expected),
+            "a swap with a stale version did not return "
+                + ".conflict(current:) with the stored record")
+        let ahead = try await store.compareAndSwap(
+            key, expecting: expected.version + 5, with: ConformanceFixtures.record("x"))
         try expect(ahead == .conflict(current: expected), "a swap with a future version did not conflict")
         try expect(try await store.record(for: key) == expected, "a conflicting swap changed the record")
 
         // A second swap builds on the first.
-        let third = try await store.compareAndSwap(key, expecting: expected.version, with: ConformanceFixtures.record("third"))
+        let third = try await store.compareAndSwap(
+            key, expecting: expected.version, with: ConformanceFixtures.record("third"))
         guard case .swapped(let stored) = third, stored.version == original.version + 2 else {
             throw Mismatch(message: "a second swap did not store version + 2", line: #line)
         }
@@ -140,7 +150,8 @@ extension StoreConformance {
         let record = ConformanceFixtures.record()
         _ = try await store.insert(record, for: key)
         try expect(try await store.deleteRecord(for: key), "delete of an existing record returned false")
-        let afterDelete = try await store.compareAndSwap(key, expecting: record.version, with: ConformanceFixtures.record())
+        let afterDelete = try await store.compareAndSwap(
+            key, expecting: record.version, with: ConformanceFixtures.record())
         try expect(afterDelete == .missing, "a swap after delete did not return .missing")
         try expect(try await store.record(for: key) == nil, "a swap after delete resurrected the record")
         try expect(try await store.setStatus(.revoked, for: key) == nil, "setStatus on a deleted key returned a record")
@@ -190,15 +201,19 @@ extension StoreConformance {
         let first = try ConformanceFixtures.tenant()
         let second = try ConformanceFixtures.tenant()
         var firstKeys: [StoreKey] = []
-        for (principal, scopes) in [("zed", ["read"]), ("amy", ["read"]), ("amy", ["write"]), ("bob", []),
-            ("amy", ["read", "write"])] as [(String, ScopeSet)]
-        {
+        for (principal, scopes) in [
+            ("zed", ["read"]), ("amy", ["read"]), ("amy", ["write"]), ("bob", []),
+            ("amy", ["read", "write"]),
+        ] as [(String, ScopeSet)] {
             firstKeys.append(try ConformanceFixtures.key(tenant: first, principal: principal, scopes: scopes))
         }
-        let secondKeys = [try ConformanceFixtures.key(tenant: second, principal: "x"), try ConformanceFixtures.key(tenant: second)]
+        let secondKeys = [
+            try ConformanceFixtures.key(tenant: second, principal: "x"), try ConformanceFixtures.key(tenant: second),
+        ]
         for key in firstKeys + secondKeys { _ = try await store.insert(ConformanceFixtures.record(), for: key) }
 
-        let byID = { (lhs: StoreKey, rhs: StoreKey) in lhs.storageID.utf8.lexicographicallyPrecedes(rhs.storageID.utf8) }
+        let byID = { (lhs: StoreKey, rhs: StoreKey) in lhs.storageID.utf8.lexicographicallyPrecedes(rhs.storageID.utf8)
+        }
         try expect(
             try await store.keys(tenant: first) == firstKeys.sorted(by: byID),
             "keys(tenant:) is not exactly the tenant's keys in storageID order")
@@ -260,7 +275,8 @@ extension StoreConformance {
         }
 
         for taskWins in wins {
-            try expect(taskWins == taskWins.sorted() && Set(taskWins).count == taskWins.count,
+            try expect(
+                taskWins == taskWins.sorted() && Set(taskWins).count == taskWins.count,
                 "one task's winning versions did not strictly increase")
         }
         let allWins = wins.flatMap { $0 }
@@ -274,8 +290,10 @@ extension StoreConformance {
             allWins.sorted() == Array((initial.version + 1)...final.version),
             "winning versions are not exactly initial + 1 ... final")
         let finalCounter = try counter(final)
-        try expect(finalCounter == allWins.count, "the counter is \(finalCounter), not the "
-            + "\(allWins.count) winning swaps (lost update)")
+        try expect(
+            finalCounter == allWins.count,
+            "the counter is \(finalCounter), not the "
+                + "\(allWins.count) winning swaps (lost update)")
         try await store.deleteRecord(for: key)
     }
 }

@@ -1,5 +1,5 @@
-import OAuthBroker
 import Foundation
+import OAuthBroker
 
 // The session and lease checks of StoreConformance.
 extension StoreConformance {
@@ -18,7 +18,8 @@ extension StoreConformance {
             key: key, createdAt: session.createdAt, expiresAt: session.expiresAt)
         try await store.saveSession(session)
         try await store.saveSession(replaced)
-        try expect(try await store.takeSession(id: session.id) == replaced, "saving under an existing id did not replace")
+        try expect(
+            try await store.takeSession(id: session.id) == replaced, "saving under an existing id did not replace")
         try expect(try await store.takeSession(id: session.id) == nil, "a replaced session left a copy behind")
     }
 

@@ -1,5 +1,5 @@
-public import OAuthBroker
 import Foundation
+public import OAuthBroker
 
 /// A reusable conformance suite for ``OAuthBroker/BrokerStore`` implementations.
 ///

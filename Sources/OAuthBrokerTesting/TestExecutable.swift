@@ -25,7 +25,9 @@ public enum TestExecutable {
         candidates.append(directory.appendingPathComponent(name).path)
         // Fall back to the package's own build directories, found from this source file's location.
         var root = URL(fileURLWithPath: filePath)
-        while root.path != "/" && !FileManager.default.fileExists(atPath: root.appendingPathComponent("Package.swift").path) {
+        while root.path != "/"
+            && !FileManager.default.fileExists(atPath: root.appendingPathComponent("Package.swift").path)
+        {
             root.deleteLastPathComponent()
         }
         for configuration in ["debug", "release"] {

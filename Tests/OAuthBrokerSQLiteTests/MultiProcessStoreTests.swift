@@ -53,7 +53,8 @@ struct MultiProcessStoreTests {
         return counter
     }
 
-    @Test("a writer killed with SIGKILL mid-loop leaves the previous or the new record, never a torn one",
+    @Test(
+        "a writer killed with SIGKILL mid-loop leaves the previous or the new record, never a torn one",
         arguments: SharedBackend.allCases)
     func killedWriter(_ backend: SharedBackend) async throws {
         try await withTemporaryDirectory { directory in
@@ -156,7 +157,8 @@ struct MultiProcessStoreTests {
         }
     }
 
-    @Test("a lease held by a killed process is taken over once its time-to-live passes",
+    @Test(
+        "a lease held by a killed process is taken over once its time-to-live passes",
         arguments: SharedBackend.allCases)
     func leaseOfKilledProcess(_ backend: SharedBackend) async throws {
         try await withTemporaryDirectory { directory in
@@ -184,7 +186,8 @@ struct MultiProcessStoreTests {
                 let attemptedAt = clock.now
                 tookOver = try await store.acquireRefreshLease(for: Self.key, owner: successor, ttl: .seconds(60))
                 if tookOver {
-                    #expect(attemptedAt - spawnedAt >= ttl - .milliseconds(5), "the dead holder's lease was taken early")
+                    #expect(
+                        attemptedAt - spawnedAt >= ttl - .milliseconds(5), "the dead holder's lease was taken early")
                     break
                 }
                 try await Task.sleep(for: .milliseconds(20))

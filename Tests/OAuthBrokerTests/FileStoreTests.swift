@@ -54,8 +54,9 @@ struct FileStoreTests {
             let original = Self.record("original")
             _ = try await first.insert(original, for: Self.key)
             #expect(try await second.record(for: Self.key) == original)
-            guard case .swapped(let stored) = try await second.compareAndSwap(
-                Self.key, expecting: original.version, with: Self.record("second"))
+            guard
+                case .swapped(let stored) = try await second.compareAndSwap(
+                    Self.key, expecting: original.version, with: Self.record("second"))
             else { Issue.record("the second instance could not swap"); return }
             #expect(try await first.record(for: Self.key) == stored)
             let stale = try await first.compareAndSwap(Self.key, expecting: original.version, with: Self.record("x"))
@@ -156,8 +157,9 @@ struct FileStoreTests {
             await #expect(throws: BrokerError.storeFailed) { try await store.record(for: Self.key) }
             await #expect(throws: BrokerError.storeFailed) { try await store.insert(Self.record("a"), for: Self.key) }
             #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == newer)
-            #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
-                == ["store.json", "store.json.lock"])
+            #expect(
+                try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+                    == ["store.json", "store.json.lock"])
         }
     }
 
@@ -168,7 +170,8 @@ struct FileStoreTests {
             let store = try FileStore(path: path)
             _ = try await store.insert(Self.record("secret-token-value"), for: Self.key)
             var text = try String(contentsOfFile: path, encoding: .utf8)
-            let blob = Data(Array(#"{"v":9,"record":{"access_token":"secret-token-value"}}"#.utf8)).base64EncodedString()
+            let blob = Data(Array(#"{"v":9,"record":{"access_token":"secret-token-value"}}"#.utf8))
+                .base64EncodedString()
             let range = try #require(text.range(of: #""blob":"[^"]*""#, options: .regularExpression))
             text.replaceSubrange(range, with: "\"blob\":\"\(blob)\"")
             try text.write(toFile: path, atomically: false, encoding: .utf8)

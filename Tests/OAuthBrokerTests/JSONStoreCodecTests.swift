@@ -22,7 +22,8 @@ struct JSONStoreCodecTests {
         let record = sampleRecord()
         let bytes = try codec.encode(record, for: key)
         #expect(try codec.decodeRecord(bytes, for: key) == record)
-        var bare = TokenRecord(accessToken: Secret("a"), issuedAt: Date(timeIntervalSince1970: 0.000001), expiresAt: nil)
+        var bare = TokenRecord(
+            accessToken: Secret("a"), issuedAt: Date(timeIntervalSince1970: 0.000001), expiresAt: nil)
         bare.version = UInt64(Int64.max)
         #expect(try codec.decodeRecord(try codec.encode(bare, for: key), for: key) == bare)
     }

@@ -1,6 +1,6 @@
+import Foundation
 import OAuthBroker
 import OAuthBrokerTesting
-import Foundation
 import Testing
 
 @Suite("MemoryStore conformance")

@@ -128,7 +128,9 @@ public final class FileStore: BrokerStore {
         let entry = try FileDocument.RecordEntry(stored, key: key, codec: codec)
         return try await engine.update { [stored] document in
             guard let current = document.records[key.storageID] else { return (.missing, false) }
-            guard current.version == expected else { return (.conflict(current: try current.decode(codec: codec)), false) }
+            guard current.version == expected else {
+                return (.conflict(current: try current.decode(codec: codec)), false)
+            }
             document.records[key.storageID] = entry
             return (.swapped(stored), true)
         }

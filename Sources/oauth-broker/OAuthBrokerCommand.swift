@@ -1,0 +1,23 @@
+import ArgumentParser
+import OAuthBrokerCurl
+
+/// The root command: `oauth-broker <subcommand>`.
+struct OAuthBrokerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "oauth-broker",
+        abstract: "Get, refresh, revoke and list OAuth 2.0 tokens kept in a shared store.",
+        discussion: """
+            --provider FILE is a JSON provider file (see README.md, "Command-line tool"); string values may be \
+            ${env:NAME}. --store URL is memory:, file:PATH, sqlite:PATH or redis://[user:pass@]host:port[/db].
+
+            Exit status: 0 success; 1 other failure; 2 usage or configuration error (bad flag, provider file or \
+            store URL; invalid_client, unauthorized_client, unsupported_grant_type, invalid_scope); 3 a user must \
+            authorize again (nothing stored, invalid_grant, revoked, unknown or used state, access_denied); \
+            4 the provider or the store is temporarily unavailable (after retries).
+            """,
+        version: swiftOAuthBrokerVersion,
+        subcommands: [
+            DemoCommand.self, TokenCommand.self, AuthorizeCommand.self, ExchangeCommand.self, RefreshCommand.self,
+            RevokeCommand.self, ListCommand.self,
+        ])
+}

@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import OAuthBroker
+import OAuthBrokerCurl
+import OAuthBrokerTools
+
+/// `--store URL`.
+struct StoreOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Where tokens live: memory:, file:PATH, sqlite:PATH or redis://[user:pass@]host:port[/db].",
+            valueName: "url"))
+    var store: String
+
+    /// Parses the URL and opens the store.
+    func open() async throws -> (url: StoreURL, store: any BrokerStore) {
+        let url: StoreURL
+        do {
+            url = try StoreURL(store)
+        } catch let error as BrokerError {
+            throw BrokerError(error.code, "--store: \(error.message)")
+        }
+        do {
+            return (url, try await url.makeStore())
+        } catch let error as BrokerError where error.code == .invalidConfiguration {
+            throw BrokerError(error.code, "--store: \(error.message)")
+        }
+    }
+}
+
+/// `--provider FILE --store URL`: what every command that talks to a provider needs.
+struct BrokerOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The provider file (JSON).", valueName: "file"))
+    var provider: String
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    /// Loads the provider file, opens the store, and makes a broker with the curl transport.
+    func makeContext() async throws -> BrokerContext {
+        let file = try ProviderFile.load(path: provider)
+        let (url, store) = try await storeOptions.open()
+        var configuration = BrokerConfiguration()
+        // One command, one answer: a stale token is refreshed before it is printed, not in the background.
+        configuration.staleTokenBehavior = .waitForRefresh
+        let broker = try Broker(provider: file.descriptor, store: store, configuration: configuration)
+        return BrokerContext(providerFile: file, storeURL: url, broker: broker)
+    }
+}
+
+/// A loaded provider file, an open store and a broker over them.
+struct BrokerContext {
+    let providerFile: ProviderFile
+    let storeURL: StoreURL
+    let broker: Broker<CurlTransport, CurlErrorMapper>
+}
+
+/// `--tenant T --principal P [--scope "a b"]`: one stored token.
+struct KeyOptions: ParsableArguments {
+    @Option(help: "The tenant.")
+    var tenant: String
+
+    @Option(help: "The principal (a user or service account) inside the tenant.")
+    var principal: String
+
+    @Option(
+        help: ArgumentHelp(
+            "Scopes, separated by spaces; may be repeated. Order and duplicates do not matter.", valueName: "scopes"))
+    var scope: [String] = []
+
+    /// The key for this tenant, principal and scope set at `broker`'s provider.
+    func key(for broker: Broker<CurlTransport, CurlErrorMapper>) throws -> StoreKey {
+        let scopes = scope.flatMap { $0.split(whereSeparator: \.isWhitespace).map(String.init) }
+        do {
+            return try broker.key(tenant: tenant, principal: principal, scopes: scopes)
+        } catch let error as BrokerError {
+            throw BrokerError(error.code, "--tenant/--principal/--scope: \(error.message)")
+        }
+    }
+}
+
+/// How a key reads in messages: `tenant/principal [scopes]`.
+func describe(_ key: StoreKey) -> String {
+    "\(key.tenant)/\(key.principal)" + (key.scopes.isEmpty ? "" : " [\(key.scopes.normalized)]")
+}
+
+/// An expiry as the commands print it.
+func describe(expiry: Date?) -> String {
+    expiry.map { "expires_at \(RFC3339.string(from: $0))" } ?? "no expiry"
+}

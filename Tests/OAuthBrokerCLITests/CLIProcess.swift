@@ -1,0 +1,131 @@
+import Foundation
+import OAuthBroker
+import OAuthBrokerTesting
+import Synchronization
+import Testing
+
+/// What one run of the `oauth-broker` executable produced.
+struct CLIResult: Sendable, CustomStringConvertible {
+    /// The exit status (or `-1` when it had to be killed).
+    let status: Int32
+    let stdout: String
+    let stderr: String
+    /// Whether the process outlived its timeout and was killed.
+    let timedOut: Bool
+
+    /// Standard output and standard error together, for secret scans.
+    var allOutput: String { stdout + "\n" + stderr }
+
+    /// Standard error without its trailing newline.
+    var errorLine: String { stderr.trimmingCharacters(in: .newlines) }
+
+    var description: String { "exit \(status)\(timedOut ? " (timed out)" : "")\nstdout: \(stdout)\nstderr: \(stderr)" }
+}
+
+/// Runs the built `oauth-broker` binary as a real OS process.
+///
+/// The binary is found by ``TestExecutable`` (next to the test bundle in `.build/<configuration>/`, or in
+/// `OAUTH_BROKER_BIN_DIR`); a missing binary fails the test with a message saying to run `swift build`.
+/// Each run has a bounded timeout after which the child is killed with SIGKILL and reaped, so no test leaves a
+/// process behind.
+enum CLI {
+    static func executablePath() throws -> String {
+        try TestExecutable.path("oauth-broker")
+    }
+
+    /// Runs `oauth-broker arguments…` and waits for it to exit.
+    ///
+    /// - Parameters:
+    ///   - arguments: The arguments after the program name.
+    ///   - environment: Variables added to (or, with `nil` values, removed from) the test's environment.
+    ///   - directory: The working directory.
+    ///   - timeout: The longest the process may run before it is killed.
+    static func run(
+        _ arguments: [String], environment: [String: String?] = [:], directory: String? = nil,
+        timeout: Duration = .seconds(120)
+    ) async throws -> CLIResult {
+        let path = try executablePath()
+        var childEnvironment = ProcessInfo.processInfo.environment
+        for (name, value) in environment { childEnvironment[name] = value }
+        let finalEnvironment = childEnvironment
+        // Process, pipes and the blocking waits live on a dedicated thread, never on the cooperative pool.
+        return try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                do {
+                    continuation.resume(
+                        returning: try runBlocking(
+                            path: path, arguments: arguments, environment: finalEnvironment, directory: directory,
+                            timeout: timeout))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    private static func runBlocking(
+        path: String, arguments: [String], environment: [String: String], directory: String?, timeout: Duration
+    ) throws -> CLIResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.environment = environment
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let stdout = Pipe()
+        let stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        process.standardInput = FileHandle.nullDevice
+        let exited = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in exited.signal() }
+        try process.run()
+
+        // Drain both pipes at once so a chatty child never blocks on a full pipe.
+        let collected = Collected()
+        let readers = DispatchGroup()
+        for (pipe, isOut) in [(stdout, true), (stderr, false)] {
+            let handle = pipe.fileHandleForReading
+            readers.enter()
+            Thread.detachNewThread {
+                let data = handle.readDataToEndOfFile()
+                collected.state.withLock { if isOut { $0.out = data } else { $0.err = data } }
+                readers.leave()
+            }
+        }
+        var timedOut = false
+        if exited.wait(timeout: .now() + timeout.timeInterval) == .timedOut {
+            timedOut = true
+            kill(process.processIdentifier, SIGKILL)
+            exited.wait()
+        }
+        // The pipes close when the child exits (it starts no grandchildren); bounded anyway.
+        _ = readers.wait(timeout: .now() + 30)
+        let (out, err) = collected.state.withLock { ($0.out, $0.err) }
+        return CLIResult(
+            status: timedOut ? -1 : process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
+            stderr: String(decoding: err, as: UTF8.self), timedOut: timedOut)
+    }
+}
+
+/// The bytes read from the child's two pipes.
+private final class Collected: Sendable {
+    let state = Mutex<(out: Data, err: Data)>((Data(), Data()))
+}
+
+extension Duration {
+    var timeInterval: TimeInterval {
+        let (seconds, attoseconds) = components
+        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
+    }
+}
+
+/// Expects that none of `secrets` appears in the result's standard output or standard error.
+func expectNoSecrets(
+    _ result: CLIResult, _ secrets: [String], sourceLocation: SourceLocation = #_sourceLocation
+) {
+    for secret in secrets where !secret.isEmpty {
+        #expect(
+            !result.allOutput.contains(secret), "a secret appeared in the output:\n\(result)",
+            sourceLocation: sourceLocation)
+    }
+}
