@@ -110,20 +110,8 @@ public final class Broker<Transport: TokenTransport, Mapper: TransportErrorMappe
             return try await accessTokenAfterMiss(for: key)
         }
     #else
-        /// Returns a usable access token for `key`.
-        ///
-        /// - A fresh cached token is returned at once (no store access, no suspension beyond the call).
-        /// - A stale but unexpired token is returned at once while one background refresh runs, unless
-        ///   ``BrokerConfiguration/staleTokenBehavior`` is ``BrokerConfiguration/StaleTokenBehavior/waitForRefresh``.
-        /// - Otherwise the caller joins the key's single-flight: the store is read, and if its record is not fresh
-        ///   the token is refreshed (or, with no refresh token, fetched by client credentials when the provider
-        ///   allows it).
-        ///
-        /// - Throws: ``BrokerError``: ``BrokerError/Code/reauthorizationRequired`` when nothing usable is stored and no
-        ///   grant can make one, ``BrokerError/Code/invalidGrant`` when the provider killed the grant,
-        ///   ``BrokerError/Code/tokenRevoked``, transient codes after retries, ``BrokerError/Code/deadlineExceeded``.
-        ///
-        /// Inlinable, so a hit costs the caller one synchronous call (``cachedAccessToken(for:)``) and no async frame.
+        /// Returns a usable access token for `key` (compilers before Swift 6.2, which lack
+        /// `nonisolated(nonsending)`); the behaviour is the same as in the Swift 6.2+ declaration.
         @inlinable
         public func accessToken(for key: StoreKey) async throws -> AccessToken {
             if let token = cachedAccessToken(for: key) { return token }
