@@ -319,39 +319,7 @@ final class MockServerEngine: Sendable {
         guard let data = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)),
             let decoded = String(data: data, encoding: .utf8), let colon = decoded.firstIndex(of: ":")
         else { return ("", "") }
-        return (formUnescape(decoded[..<colon]), formUnescape(decoded[decoded.index(after: colon)...]))
-    }
-
-    /// Decodes one form-urlencoded component (`+` is a space, `%XX` a byte; malformed escapes stay literal).
-    static func formUnescape(_ part: Substring) -> String {
-        let bytes = Array(part.utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(bytes.count)
-        var index = 0
-        while index < bytes.count {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "+") {
-                out.append(0x20)
-            } else if byte == UInt8(ascii: "%"), index + 2 < bytes.count, let high = hex(bytes[index + 1]),
-                let low = hex(bytes[index + 2])
-            {
-                out.append(high << 4 | low)
-                index += 2
-            } else {
-                out.append(byte)
-            }
-            index += 1
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    private static func hex(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
-        default: return nil
-        }
+        return (FormEncoding.decodeComponent(decoded[..<colon]), FormEncoding.decodeComponent(decoded[decoded.index(after: colon)...]))
     }
 
     /// A random opaque token: a prefix and 32 random bytes in hex.

@@ -31,11 +31,12 @@ public enum FormEncoding {
     public static func decode(_ string: String) -> [(String, String)] {
         string.split(separator: "&", omittingEmptySubsequences: true).map { pair in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            return (unescape(parts[0]), parts.count > 1 ? unescape(parts[1]) : "")
+            return (decodeComponent(parts[0]), parts.count > 1 ? decodeComponent(parts[1]) : "")
         }
     }
 
-    private static func unescape(_ part: Substring) -> String {
+    /// Decodes one form-urlencoded name or value: `+` is a space, `%XX` a byte; malformed escapes stay literal.
+    public static func decodeComponent(_ part: Substring) -> String {
         var out = [UInt8]()
         let bytes = Array(part.utf8)
         var index = 0
