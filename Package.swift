@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // The core: pure Swift, no C. Users of any store or transport link this.
@@ -47,7 +48,10 @@ let package = Package(
         .target(name: "CCurlShims", dependencies: ["CCurl"]),
         .target(
             name: "OAuthBrokerCurl",
-            dependencies: ["OAuthBroker", "CCurl", "CCurlShims", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "OAuthBroker", "CCurl", "CCurlShims", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strict
         ),
 
@@ -61,7 +65,12 @@ let package = Package(
         .systemLibrary(
             name: "CHiredis", path: "Sources/CHiredis", pkgConfig: "hiredis",
             providers: [.apt(["libhiredis-dev"]), .brew(["hiredis"])]),
-        .target(name: "OAuthBrokerRedis", dependencies: ["OAuthBroker", "CHiredis"], swiftSettings: strict),
+        .target(
+            name: "OAuthBrokerRedis",
+            dependencies: [
+                "OAuthBroker", "CHiredis", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict),
 
         // Test doubles: fake transport, test clock, store conformance suite, mock authorization server.
         .target(
@@ -125,6 +134,7 @@ let package = Package(
             name: "OAuthBrokerCurlTests",
             dependencies: [
                 "OAuthBrokerCurl", "OAuthBrokerTesting",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
