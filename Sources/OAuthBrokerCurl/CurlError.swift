@@ -6,7 +6,10 @@ public struct CurlError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The kind of failure: libcurl's, or one the transport detected itself.
     public struct Kind: Hashable, Sendable, CustomStringConvertible {
         fileprivate enum Value: String, Hashable, Sendable {
-            case curl, responseTooLarge = "response_too_large", shutDown = "shut_down",
+            case curl
+            case responseTooLarge = "response_too_large"
+            case shutDown = "shut_down"
+            case
                 invalidRequest = "invalid_request"
         }
         fileprivate let value: Value

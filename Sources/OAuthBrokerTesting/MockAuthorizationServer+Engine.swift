@@ -319,7 +319,10 @@ final class MockServerEngine: Sendable {
         guard let data = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)),
             let decoded = String(data: data, encoding: .utf8), let colon = decoded.firstIndex(of: ":")
         else { return ("", "") }
-        return (FormEncoding.decodeComponent(decoded[..<colon]), FormEncoding.decodeComponent(decoded[decoded.index(after: colon)...]))
+        return (
+            FormEncoding.decodeComponent(decoded[..<colon]),
+            FormEncoding.decodeComponent(decoded[decoded.index(after: colon)...])
+        )
     }
 
     /// A random opaque token: a prefix and 32 random bytes in hex.

@@ -4,7 +4,10 @@ extension MockAuthorizationServer {
     /// One of the server's four endpoints.
     public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
         enum Value: String, Sendable, CaseIterable {
-            case token, authorization = "authorize", revocation = "revoke", introspection = "introspect"
+            case token
+            case authorization = "authorize"
+            case revocation = "revoke"
+            case introspection = "introspect"
         }
 
         let value: Value

@@ -52,7 +52,10 @@ struct TokenJSON: Encodable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case accessToken = "access_token", tokenType = "token_type", expiresAt = "expires_at", scope
+        case accessToken = "access_token"
+        case tokenType = "token_type"
+        case expiresAt = "expires_at"
+        case scope
     }
 
     func encode(to encoder: any Encoder) throws {

@@ -44,9 +44,11 @@ import Testing
         try! StoreKey(provider: "mock", tenant: tenant, principal: "svc", scopes: scopes)
     }
 
-    @Test("client credentials on the wire", arguments: [
-        ProviderDescriptor.ClientAuthentication.clientSecretBasic, .clientSecretPost,
-    ])
+    @Test(
+        "client credentials on the wire",
+        arguments: [
+            ProviderDescriptor.ClientAuthentication.clientSecretBasic, .clientSecretPost,
+        ])
     func clientCredentials(auth: ProviderDescriptor.ClientAuthentication) async throws {
         try await Self.withHarness(auth: auth) { h in
             let token = try await h.broker.accessToken(for: Self.key())
@@ -84,7 +86,9 @@ import Testing
         try await Self.withHarness { h in
             let tokens = try await withThrowingTaskGroup(of: (Int, Secret).self) { group in
                 for caller in 0..<1000 {
-                    group.addTask { (caller % 50, try await h.broker.accessToken(for: Self.key("t\(caller % 50)")).value) }
+                    group.addTask {
+                        (caller % 50, try await h.broker.accessToken(for: Self.key("t\(caller % 50)")).value)
+                    }
                 }
                 return try await group.reduce(into: [Int: Set<Secret>]()) { $0[$1.0, default: []].insert($1.1) }
             }
@@ -208,7 +212,13 @@ import Testing
     @Test("server faults become typed errors and leave the store untouched")
     func faults() async throws {
         let clock = TestClock()
-        try await Self.withHarness(clock: clock, { $0.retry.maxAttempts = 1; $0.requestTimeout = .seconds(2) }) { h in
+        try await Self.withHarness(
+            clock: clock,
+            {
+                $0.retry.maxAttempts = 1
+                $0.requestTimeout = .seconds(2)
+            }
+        ) { h in
             let cases: [(MockAuthorizationServer.Fault, BrokerError)] = [
                 (.internalServerError, .providerUnavailable),
                 (.malformedJSON, .malformedResponse),

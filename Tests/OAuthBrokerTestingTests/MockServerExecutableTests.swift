@@ -49,10 +49,12 @@ private final class ServerProcess: Sendable {
     func firstLine(timeout: Duration) async -> String? {
         await withTaskGroup(of: String?.self) { group in
             group.addTask {
-                for await line in self.lines { return line }; return nil
+                for await line in self.lines { return line }
+                return nil
             }
             group.addTask {
-                try? await Task.sleep(for: timeout); return nil
+                try? await Task.sleep(for: timeout)
+                return nil
             }
             let first = await group.next() ?? nil
             group.cancelAll()
@@ -64,10 +66,12 @@ private final class ServerProcess: Sendable {
     func exitStatus(timeout: Duration) async -> Int32? {
         await withTaskGroup(of: Int32?.self) { group in
             group.addTask {
-                for await status in self.exit { return status }; return nil
+                for await status in self.exit { return status }
+                return nil
             }
             group.addTask {
-                try? await Task.sleep(for: timeout); return nil
+                try? await Task.sleep(for: timeout)
+                return nil
             }
             let first = await group.next() ?? nil
             group.cancelAll()

@@ -184,9 +184,11 @@ import Testing
         let store = MemoryStore()
         let key = Fixtures.key()
         try await Fixtures.seed(store, key: key, clock: clock)
-        let transport = FakeTransport(responder: .init { _, _ in
-            .response(FakeTransport.rawResponse(status: 502, contentType: "text/html", body: "<h1>bad gateway</h1>"))
-        })
+        let transport = FakeTransport(
+            responder: .init { _, _ in
+                .response(
+                    FakeTransport.rawResponse(status: 502, contentType: "text/html", body: "<h1>bad gateway</h1>"))
+            })
         let broker = Fixtures.broker(store: store, transport: transport, clock: clock)
         await #expect(throws: BrokerError.providerUnavailable) { try await broker.revoke(key) }
         #expect(try await store.record(for: key)?.status == .revoked)
@@ -219,8 +221,11 @@ import Testing
         let key = Fixtures.key()
         try await Fixtures.seed(store, key: key, clock: clock)
         let transport = FakeTransport()
-        transport.enqueue(.response(FakeTransport.jsonResponse(
-            status: 200, object: ["active": true, "scope": "read", "client_id": "client-1", "exp": 1_900_000_000])))
+        transport.enqueue(
+            .response(
+                FakeTransport.jsonResponse(
+                    status: 200,
+                    object: ["active": true, "scope": "read", "client_id": "client-1", "exp": 1_900_000_000])))
         let broker = Fixtures.broker(store: store, transport: transport, clock: clock)
         let result = try await broker.introspect(key)
         #expect(result.isActive)

@@ -142,8 +142,11 @@ import Testing
     func retryAfterTooLong() async throws {
         let clock = TestClock()
         let transport = FakeTransport()
-        transport.enqueue(.response(FakeTransport.rawResponse(
-            status: 503, contentType: "text/html", body: "<html>down</html>", headers: ["Retry-After": "3600"])))
+        transport.enqueue(
+            .response(
+                FakeTransport.rawResponse(
+                    status: 503, contentType: "text/html", body: "<html>down</html>", headers: ["Retry-After": "3600"]))
+        )
         let broker = Fixtures.broker(transport: transport, clock: clock)
         do {
             _ = try await broker.accessToken(for: Fixtures.key())
@@ -200,9 +203,11 @@ import Testing
     @Test("the total deadline bounds retries")
     func deadlineBoundsRetries() async throws {
         let clock = TestClock()
-        let transport = FakeTransport(responder: .init { _, _ in
-            .response(FakeTransport.oauthError("temporarily_unavailable", status: 503, headers: ["Retry-After": "20"]))
-        })
+        let transport = FakeTransport(
+            responder: .init { _, _ in
+                .response(
+                    FakeTransport.oauthError("temporarily_unavailable", status: 503, headers: ["Retry-After": "20"]))
+            })
         let broker = Fixtures.broker(transport: transport, clock: clock) { $0.retry.maxAttempts = 10 }
         await #expect(throws: BrokerError.rateLimited) { try await broker.accessToken(for: Fixtures.key()) }
         // 30 s total: the first 20 s wait fits, a second would not.

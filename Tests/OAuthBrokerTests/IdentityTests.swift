@@ -3,9 +3,11 @@ import OAuthBroker
 import Testing
 
 @Suite struct IdentityTests {
-    @Test("identifiers reject empty, padded, over-long and control-character input", arguments: [
-        "", " tenant", "tenant ", "ten\u{0}ant", "ten\nant", "a\u{200B}b", String(repeating: "x", count: 129),
-    ])
+    @Test(
+        "identifiers reject empty, padded, over-long and control-character input",
+        arguments: [
+            "", " tenant", "tenant ", "ten\u{0}ant", "ten\nant", "a\u{200B}b", String(repeating: "x", count: 129),
+        ])
     func rejectsBadTenant(raw: String) {
         #expect(throws: BrokerError.invalidInput) { try TenantID(raw) }
     }

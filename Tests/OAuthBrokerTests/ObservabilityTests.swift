@@ -30,7 +30,8 @@ final class CapturingLogHandler: LogHandler, @unchecked Sendable {
     static let secrets = ["at-1", "at-2", "rt-1", "rt-2", "rt-seed", "at-seed", "s3cr3t-client"]
 
     static func setUp(
-        transport: FakeTransport = FakeTransport(), store: any BrokerStore = MemoryStore(), clock: TestClock = TestClock()
+        transport: FakeTransport = FakeTransport(), store: any BrokerStore = MemoryStore(),
+        clock: TestClock = TestClock()
     ) -> (Broker<FakeTransport, PassthroughErrorMapper>, TestMetrics, InMemoryTracer, CapturingLogHandler) {
         let metrics = TestMetrics()
         let tracer = InMemoryTracer()
@@ -65,10 +66,12 @@ final class CapturingLogHandler: LogHandler, @unchecked Sendable {
         let timer = try metrics.expectTimer(
             "oauth_broker_token_request_duration", [("provider", "acme"), ("flow", "client_credentials")])
         #expect(timer.values.count == 1)
-        #expect(try metrics.expectTimer("oauth_broker_refresh_duration", [("provider", "acme"), ("outcome", "success")])
-            .values.count == 1)
-        #expect(try metrics.expectCounter("oauth_broker_events_total", [("provider", "acme"), ("kind", "issued")])
-            .totalValue == 1)
+        #expect(
+            try metrics.expectTimer("oauth_broker_refresh_duration", [("provider", "acme"), ("outcome", "success")])
+                .values.count == 1)
+        #expect(
+            try metrics.expectCounter("oauth_broker_events_total", [("provider", "acme"), ("kind", "issued")])
+                .totalValue == 1)
         let storeTimers = metrics.timers.filter { $0.label == "oauth_broker_store_operation_duration" }
         let operations = Set(storeTimers.compactMap { timer in timer.dimensions.first { $0.0 == "operation" }?.1 })
         #expect(operations.isSuperset(of: ["record", "insert"]))
@@ -85,10 +88,11 @@ final class CapturingLogHandler: LogHandler, @unchecked Sendable {
         transport.enqueue(.response(FakeTransport.oauthError("invalid_scope")))
         let (broker, metrics, tracer, _) = Self.setUp(transport: transport)
         await #expect(throws: BrokerError.providerRejected) { try await broker.accessToken(for: Fixtures.key()) }
-        #expect(try metrics.expectCounter(
-            "oauth_broker_token_requests_total",
-            [("provider", "acme"), ("flow", "client_credentials"), ("outcome", "provider_rejected")]
-        ).totalValue == 1)
+        #expect(
+            try metrics.expectCounter(
+                "oauth_broker_token_requests_total",
+                [("provider", "acme"), ("flow", "client_credentials"), ("outcome", "provider_rejected")]
+            ).totalValue == 1)
         let span = try #require(tracer.finishedSpans.first { $0.operationName == "oauth.token_request" })
         #expect(span.attributes["oauth.error"]?.toSpanAttribute() == "provider_rejected")
         #expect(span.attributes["http.response.status_code"]?.toSpanAttribute() == 400)

@@ -72,15 +72,16 @@ import Testing
         let key = Fixtures.key()
         let seeded = try await Fixtures.seed(store, key: key, clock: clock, issuedAgo: .seconds(7200))
         // While our refresh is in flight, "another process" rotates the record; the provider then rejects ours.
-        let transport = FakeTransport(responder: .init { _, _ in
-            var winner = seeded
-            winner.accessToken = Secret("at-other-process")
-            winner.refreshToken = Secret("rt-other-process")
-            winner.issuedAt = clock.now
-            winner.expiresAt = clock.now.addingTimeInterval(3600)
-            _ = try await store.compareAndSwap(key, expecting: seeded.version, with: winner)
-            return .response(FakeTransport.oauthError("invalid_grant"))
-        })
+        let transport = FakeTransport(
+            responder: .init { _, _ in
+                var winner = seeded
+                winner.accessToken = Secret("at-other-process")
+                winner.refreshToken = Secret("rt-other-process")
+                winner.issuedAt = clock.now
+                winner.expiresAt = clock.now.addingTimeInterval(3600)
+                _ = try await store.compareAndSwap(key, expecting: seeded.version, with: winner)
+                return .response(FakeTransport.oauthError("invalid_grant"))
+            })
         let broker = Fixtures.broker(provider: Self.refreshOnly, store: store, transport: transport, clock: clock)
         let token = try await broker.accessToken(for: key)
         #expect(token.value == Secret("at-other-process"))
@@ -95,15 +96,16 @@ import Testing
         let store = MemoryStore()
         let key = Fixtures.key()
         let seeded = try await Fixtures.seed(store, key: key, clock: clock, issuedAgo: .seconds(7200))
-        let transport = FakeTransport(responder: .init { _, number in
-            var winner = seeded
-            winner.accessToken = Secret("at-winner")
-            winner.refreshToken = Secret("rt-winner")
-            winner.issuedAt = clock.now
-            winner.expiresAt = clock.now.addingTimeInterval(3600)
-            _ = try await store.compareAndSwap(key, expecting: seeded.version, with: winner)
-            return .response(FakeTransport.tokenResponse(accessToken: "at-loser", refreshToken: "rt-loser"))
-        })
+        let transport = FakeTransport(
+            responder: .init { _, number in
+                var winner = seeded
+                winner.accessToken = Secret("at-winner")
+                winner.refreshToken = Secret("rt-winner")
+                winner.issuedAt = clock.now
+                winner.expiresAt = clock.now.addingTimeInterval(3600)
+                _ = try await store.compareAndSwap(key, expecting: seeded.version, with: winner)
+                return .response(FakeTransport.tokenResponse(accessToken: "at-loser", refreshToken: "rt-loser"))
+            })
         let events = EventLog()
         let broker = Fixtures.broker(provider: Self.refreshOnly, store: store, transport: transport, clock: clock) {
             $0.onEvent = events.record
@@ -120,10 +122,11 @@ import Testing
         let store = MemoryStore()
         let key = Fixtures.key()
         try await Fixtures.seed(store, key: key, clock: clock, issuedAgo: .seconds(7200))
-        let transport = FakeTransport(responder: .init { _, _ in
-            _ = try await store.setStatus(.revoked, for: key)
-            return .response(FakeTransport.tokenResponse(accessToken: "at-new", refreshToken: "rt-new"))
-        })
+        let transport = FakeTransport(
+            responder: .init { _, _ in
+                _ = try await store.setStatus(.revoked, for: key)
+                return .response(FakeTransport.tokenResponse(accessToken: "at-new", refreshToken: "rt-new"))
+            })
         let broker = Fixtures.broker(provider: Self.refreshOnly, store: store, transport: transport, clock: clock)
         await #expect(throws: BrokerError.tokenRevoked) { try await broker.accessToken(for: key) }
         let stored = try #require(try await store.record(for: key))
@@ -137,10 +140,11 @@ import Testing
         let store = MemoryStore()
         let key = Fixtures.key()
         try await Fixtures.seed(store, key: key, clock: clock, issuedAgo: .seconds(7200))
-        let transport = FakeTransport(responder: .init { _, _ in
-            try await store.deleteRecord(for: key)
-            return .response(FakeTransport.tokenResponse(accessToken: "at-new", refreshToken: "rt-new"))
-        })
+        let transport = FakeTransport(
+            responder: .init { _, _ in
+                try await store.deleteRecord(for: key)
+                return .response(FakeTransport.tokenResponse(accessToken: "at-new", refreshToken: "rt-new"))
+            })
         let broker = Fixtures.broker(provider: Self.refreshOnly, store: store, transport: transport, clock: clock)
         await #expect(throws: BrokerError.recordDeleted) { try await broker.accessToken(for: key) }
         #expect(try await store.record(for: key) == nil)
@@ -154,11 +158,12 @@ import Testing
         try await Fixtures.seed(store, key: key, clock: clock, issuedAgo: .seconds(7200))
         let requestArrived = Signal()
         let release = Signal()
-        let transport = FakeTransport(responder: .init { _, _ in
-            requestArrived.fire()
-            await release.wait()
-            return .response(FakeTransport.tokenResponse(accessToken: "at-rotated", refreshToken: "rt-rotated"))
-        })
+        let transport = FakeTransport(
+            responder: .init { _, _ in
+                requestArrived.fire()
+                await release.wait()
+                return .response(FakeTransport.tokenResponse(accessToken: "at-rotated", refreshToken: "rt-rotated"))
+            })
         let broker = Fixtures.broker(provider: Self.refreshOnly, store: store, transport: transport, clock: clock)
         let caller = Task { try await broker.accessToken(for: key) }
         await requestArrived.wait()
@@ -184,10 +189,11 @@ import Testing
     @Test("a waiter that reaches its deadline stops waiting; the leader finishes for everyone else")
     func waiterDeadline() async throws {
         let release = Signal()
-        let transport = FakeTransport(responder: .init { _, number in
-            await release.wait()
-            return .response(FakeTransport.tokenResponse(accessToken: "at-\(number)"))
-        })
+        let transport = FakeTransport(
+            responder: .init { _, number in
+                await release.wait()
+                return .response(FakeTransport.tokenResponse(accessToken: "at-\(number)"))
+            })
         let broker = Fixtures.broker(transport: transport) {
             $0.requestTimeout = .milliseconds(100)
             $0.totalTimeout = .milliseconds(200)
@@ -200,13 +206,16 @@ import Testing
         #expect(transport.requestCount == 1)
     }
 
-    @Test("a malformed refresh response changes nothing stored", arguments: [
-        FakeTransport.rawResponse(status: 200, contentType: "text/html", body: "<html>login</html>"),
-        FakeTransport.rawResponse(status: 200, contentType: "application/json", body: "{\"access_token\":"),
-        FakeTransport.jsonResponse(status: 200, object: ["token_type": "Bearer"]),
-        FakeTransport.jsonResponse(status: 200, object: ["access_token": "x", "token_type": "Bearer", "expires_in": -1]),
-        FakeTransport.jsonResponse(status: 200, object: ["access_token": "x"]),
-    ])
+    @Test(
+        "a malformed refresh response changes nothing stored",
+        arguments: [
+            FakeTransport.rawResponse(status: 200, contentType: "text/html", body: "<html>login</html>"),
+            FakeTransport.rawResponse(status: 200, contentType: "application/json", body: "{\"access_token\":"),
+            FakeTransport.jsonResponse(status: 200, object: ["token_type": "Bearer"]),
+            FakeTransport.jsonResponse(
+                status: 200, object: ["access_token": "x", "token_type": "Bearer", "expires_in": -1]),
+            FakeTransport.jsonResponse(status: 200, object: ["access_token": "x"]),
+        ])
     func malformedChangesNothing(response: TransportResponse) async throws {
         let clock = TestClock()
         let store = MemoryStore()

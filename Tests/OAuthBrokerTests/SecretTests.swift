@@ -150,22 +150,24 @@ import Testing
         #expect(lenient.tokenType == "Bearer")
     }
 
-    @Test("malformed token responses are typed errors", arguments: [
-        "<html><body>Bad Gateway</body></html>",
-        "not json",
-        "[1,2]",
-        #"{"token_type":"Bearer"}"#,
-        #"{"access_token":"","token_type":"Bearer"}"#,
-        #"{"access_token":42,"token_type":"Bearer"}"#,
-        #"{"access_token":"a"}"#,
-        #"{"access_token":"a","token_type":"Bearer","expires_in":-5}"#,
-        #"{"access_token":"a","token_type":"Bearer","expires_in":0}"#,
-        #"{"access_token":"a","token_type":"Bearer","expires_in":1e300}"#,
-        #"{"access_token":"a","token_type":"Bearer","expires_in":"soon"}"#,
-        #"{"access_token":"a","token_type":"Bearer","expires_in":true}"#,
-        #"{"access_token":"a","token_type":"Bearer","expires_in":12.5}"#,
-        #"{"access_token":"a","token_type":"Bearer","scope":"bad\"scope"}"#,
-    ])
+    @Test(
+        "malformed token responses are typed errors",
+        arguments: [
+            "<html><body>Bad Gateway</body></html>",
+            "not json",
+            "[1,2]",
+            #"{"token_type":"Bearer"}"#,
+            #"{"access_token":"","token_type":"Bearer"}"#,
+            #"{"access_token":42,"token_type":"Bearer"}"#,
+            #"{"access_token":"a"}"#,
+            #"{"access_token":"a","token_type":"Bearer","expires_in":-5}"#,
+            #"{"access_token":"a","token_type":"Bearer","expires_in":0}"#,
+            #"{"access_token":"a","token_type":"Bearer","expires_in":1e300}"#,
+            #"{"access_token":"a","token_type":"Bearer","expires_in":"soon"}"#,
+            #"{"access_token":"a","token_type":"Bearer","expires_in":true}"#,
+            #"{"access_token":"a","token_type":"Bearer","expires_in":12.5}"#,
+            #"{"access_token":"a","token_type":"Bearer","scope":"bad\"scope"}"#,
+        ])
     func malformed(body: String) {
         #expect(throws: BrokerError.malformedResponse) { try Self.parse(body) }
     }

@@ -116,7 +116,8 @@ extension Broker {
         let session = try await takeSession(state: state)
         let key = session.key
         let task = Task {
-            let deadline = self.configuration.clock.now().addingTimeInterval(self.configuration.totalTimeout.timeInterval)
+            let deadline = self.configuration.clock.now().addingTimeInterval(
+                self.configuration.totalTimeout.timeInterval)
             let response = try await self.tokenRequest(
                 grant: .authorizationCode,
                 parameters: [

@@ -31,7 +31,8 @@ extension Broker {
     {
         let now = configuration.clock.now()
         guard let latest = try await loadRecord(key) else {
-            throw BrokerError(.recordDeleted, "the record was deleted during the refresh", provider: provider.id, key: key)
+            throw BrokerError(
+                .recordDeleted, "the record was deleted during the refresh", provider: provider.id, key: key)
         }
         if latest.version != current.version {
             try requireActive(latest, key: key)
@@ -56,7 +57,8 @@ extension Broker {
             emit(.adopted, key: key, grant: nil, record: winner)
             return winner
         case .missing:
-            throw BrokerError(.recordDeleted, "the record was deleted during the refresh", provider: provider.id, key: key)
+            throw BrokerError(
+                .recordDeleted, "the record was deleted during the refresh", provider: provider.id, key: key)
         }
     }
 }

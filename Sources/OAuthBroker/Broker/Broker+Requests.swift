@@ -72,7 +72,9 @@ extension Broker {
             } catch {
                 let code = (error as? BrokerError)?.code.description ?? "cancelled"
                 span.attributes["oauth.error"] = code
-                if let status = (error as? BrokerError)?.status { span.attributes["http.response.status_code"] = status }
+                if let status = (error as? BrokerError)?.status {
+                    span.attributes["http.response.status_code"] = status
+                }
                 span.setStatus(SpanStatus(code: .error))
                 metrics.tokenRequest(flow: flow, outcome: code, nanoseconds: MonotonicTime.nanoseconds(since: start))
                 throw error
@@ -92,7 +94,8 @@ extension Broker {
             attempt += 1
             let remaining = deadline.timeIntervalSince(clock.now())
             guard remaining > 0 else {
-                throw BrokerError(.deadlineExceeded, "the token request ran out of time", provider: provider.id, key: key)
+                throw BrokerError(
+                    .deadlineExceeded, "the token request ran out of time", provider: provider.id, key: key)
             }
             var attemptRequest = request
             attemptRequest.timeout = min(configuration.requestTimeout, .milliseconds(Int64(remaining * 1000)))

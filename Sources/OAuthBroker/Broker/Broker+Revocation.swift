@@ -50,10 +50,12 @@ extension Broker {
     public func introspect(_ key: StoreKey) async throws -> TokenIntrospection {
         try checkProvider(of: key)
         guard let endpoint = provider.introspectionEndpoint else {
-            throw BrokerError(.invalidConfiguration, "the provider has no introspection endpoint", provider: provider.id)
+            throw BrokerError(
+                .invalidConfiguration, "the provider has no introspection endpoint", provider: provider.id)
         }
         guard let record = try await loadRecord(key) else {
-            throw BrokerError(.reauthorizationRequired, "nothing is stored for this key", provider: provider.id, key: key)
+            throw BrokerError(
+                .reauthorizationRequired, "nothing is stored for this key", provider: provider.id, key: key)
         }
         let request = makeRequest(
             url: endpoint, form: [("token", record.accessToken.revealedValue), ("token_type_hint", "access_token")])
@@ -67,7 +69,9 @@ extension Broker {
         }
         return TokenIntrospection(
             isActive: active,
-            scopes: (object["scope"] as? String).flatMap { try? ScopeSet(parsing: $0, delimiter: provider.scopeDelimiter) },
+            scopes: (object["scope"] as? String).flatMap {
+                try? ScopeSet(parsing: $0, delimiter: provider.scopeDelimiter)
+            },
             clientID: object["client_id"] as? String,
             expiresAt: (object["exp"] as? NSNumber).map { Date(timeIntervalSince1970: $0.doubleValue) },
             subject: object["sub"] as? String)

@@ -1,6 +1,6 @@
+import CoreMetrics
 import Foundation
 public import Logging
-import CoreMetrics
 import Synchronization
 import Tracing
 
@@ -210,14 +210,16 @@ public final class Broker<Transport: TokenTransport, Mapper: TransportErrorMappe
         return stream
     }
 
-    func emit(_ kind: BrokerEvent.Kind, key: StoreKey, grant: ProviderDescriptor.Grant?, record: TokenRecord?,
-        rotated: Bool = false)
-    {
+    func emit(
+        _ kind: BrokerEvent.Kind, key: StoreKey, grant: ProviderDescriptor.Grant?, record: TokenRecord?,
+        rotated: Bool = false
+    ) {
         let event = BrokerEvent(
             kind: kind, key: key, grant: grant, version: record?.version, rotated: rotated,
             date: configuration.clock.now())
         logger.debug(
-            "oauth event", metadata: ["oauth.event": "\(kind)", "oauth.key": "\(key)", "oauth.provider": "\(provider.id)"])
+            "oauth event",
+            metadata: ["oauth.event": "\(kind)", "oauth.key": "\(key)", "oauth.provider": "\(provider.id)"])
         metrics.event(kind.description)
         configuration.onEvent?(event)
         let continuations = subscribers.withLock { Array($0.continuations.values) }

@@ -6,7 +6,9 @@ public struct BrokerEvent: Sendable, Hashable, CustomStringConvertible {
     /// What happened.
     public struct Kind: Hashable, Sendable, CustomStringConvertible {
         fileprivate enum Value: String, Sendable {
-            case issued, refreshed, adopted, needsReauthorization = "needs_reauthorization", revoked
+            case issued, refreshed, adopted
+            case needsReauthorization = "needs_reauthorization"
+            case revoked
         }
         fileprivate let value: Value
 

@@ -8,8 +8,12 @@ public import Foundation
 public struct ProviderDescriptor: Sendable, CustomStringConvertible {
     /// How the client authenticates at the token endpoint (RFC 6749 §2.3).
     public struct ClientAuthentication: Hashable, Sendable, CustomStringConvertible {
-        fileprivate enum Value: String, Sendable { case basic = "client_secret_basic", post = "client_secret_post",
-            none }
+        fileprivate enum Value: String, Sendable {
+            case basic = "client_secret_basic"
+            case post = "client_secret_post"
+            case
+                none
+        }
         fileprivate let value: Value
 
         /// HTTP Basic with the form-urlencoded client ID and secret (RFC 6749 §2.3.1).

@@ -1,5 +1,5 @@
-public import Foundation
 internal import Crypto
+public import Foundation
 
 /// A pending authorization-code flow: what the callback needs to finish it, persisted in the store so the
 /// callback can land in another process.

@@ -18,9 +18,10 @@ public struct TransportRequest: Sendable, CustomStringConvertible {
     public var timeout: Duration?
 
     /// Creates a request.
-    public init(method: String = "POST", url: URL, headers: TransportHeaders = [:], body: Data = Data(),
-        timeout: Duration? = nil)
-    {
+    public init(
+        method: String = "POST", url: URL, headers: TransportHeaders = [:], body: Data = Data(),
+        timeout: Duration? = nil
+    ) {
         self.method = method
         self.url = url
         self.headers = headers

@@ -96,7 +96,7 @@ final class RedisConnection {
             }
             return buffer
         }
-        defer { buffers.forEach { $0.deallocate() } }
+        defer { for buffer in buffers { buffer.deallocate() } }
         for (buffer, bytes) in zip(buffers, arguments) {
             pointers.append(UnsafePointer(buffer))
             lengths.append(bytes.count)
