@@ -7,21 +7,37 @@ import OAuthBroker
     import Darwin
 #endif
 
-/// Owns the store's one ``SQLiteConnection`` and runs all its work on a private serial `DispatchQueue`.
+/// Owns one ``SQLiteConnection`` of a store and runs all its work on a private serial `DispatchQueue`.
 ///
 /// Actor isolation is the connection's confinement: every `sqlite3_*` call (including a wait of up to the busy
 /// timeout) parks a Dispatch worker thread, never one of Swift's cooperative threads. Callers make one hop per
 /// logical operation (a whole transaction), as a hop costs tens of microseconds.
+///
+/// A store has one writer actor (which creates and migrates the database) and may have reader actors, whose
+/// connections are `query_only` and are opened only after the writer has prepared the schema.
 actor SQLiteConnectionActor {
+    /// What the connection is for.
+    enum Role: Sendable {
+        /// Creates the file, migrates the schema, runs every write.
+        case writer
+        /// Runs single-statement reads only (`PRAGMA query_only`); the schema must already exist.
+        case reader(index: Int)
+    }
+
     private nonisolated let executor: DispatchQueueExecutor
     nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
     private let configuration: SQLiteStore.Configuration
+    private let role: Role
     private var connection: SQLiteConnection?
 
     /// Creates the actor; the database is opened by the first ``withConnection(_:)``, on the actor's queue.
-    init(configuration: SQLiteStore.Configuration) {
-        executor = DispatchQueueExecutor(label: "oauth-broker.sqlite")
+    init(configuration: SQLiteStore.Configuration, role: Role = .writer) {
+        switch role {
+        case .writer: executor = DispatchQueueExecutor(label: "oauth-broker.sqlite")
+        case .reader(let index): executor = DispatchQueueExecutor(label: "oauth-broker.sqlite.reader.\(index)")
+        }
         self.configuration = configuration
+        self.role = role
     }
 
     /// Runs `body` with the connection, on the actor's queue, opening and migrating the database first if this
@@ -33,6 +49,12 @@ actor SQLiteConnectionActor {
 
     private func openConnection() throws -> SQLiteConnection {
         let path = configuration.path
+        if case .reader = role {
+            let connection = try SQLiteConnection(path: path, busyTimeout: configuration.busyTimeout)
+            try connection.execute("PRAGMA query_only=1")
+            self.connection = connection
+            return connection
+        }
         if path != ":memory:" && !path.hasPrefix("file:") {
             // Create the file with mode 0600 before SQLite does (it would honour the umask, typically 0644);
             // SQLite gives its -wal and -shm files the database file's permissions.

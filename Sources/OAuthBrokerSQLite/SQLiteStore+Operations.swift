@@ -6,8 +6,8 @@ extension SQLiteStore {
     /// The record for `key`, or `nil`.
     /// - Throws: ``OAuthBroker/BrokerError`` for SQLite failures or an undecodable row.
     public func record(for key: StoreKey) async throws -> TokenRecord? {
-        let codec = self.codec
-        return try await perform { try Self.read(key, on: $0, codec: codec) }
+        let row = try await performRead { try Self.readRow(key, on: $0) }
+        return try row.map { try Self.decode($0, key: key, codec: codec) }
     }
 
     /// Stores `record` if the key has none, in one transaction.
@@ -95,7 +95,7 @@ extension SQLiteStore {
     /// Keys in ``OAuthBroker/StoreKey/storageID`` order (SQLite's binary collation: UTF-8 byte order).
     /// - Throws: ``OAuthBroker/BrokerError`` for SQLite failures or a row whose key does not validate.
     public func keys(tenant: TenantID?) async throws -> [StoreKey] {
-        try await perform { connection in
+        try await performRead { connection in
             var keys: [StoreKey] = []
             let columns = "SELECT provider, tenant, principal, scopes, storage_id FROM oauth_broker_records"
             let collect: (SQLiteRow) throws -> Void = { row in
@@ -198,12 +198,26 @@ extension SQLiteStore {
 
     // MARK: Helpers (run on the connection's queue)
 
+    /// A record row: its version column and its blob.
+    struct RecordRow: Sendable {
+        let version: Int64
+        let blob: [UInt8]
+    }
+
     static func read(_ key: StoreKey, on connection: SQLiteConnection, codec: any StoreCodec) throws -> TokenRecord? {
-        var row: (version: Int64, blob: [UInt8])?
+        try readRow(key, on: connection).map { try decode($0, key: key, codec: codec) }
+    }
+
+    static func readRow(_ key: StoreKey, on connection: SQLiteConnection) throws -> RecordRow? {
+        var row: RecordRow?
         try connection.run(
             "SELECT version, blob FROM oauth_broker_records WHERE storage_id = ?", [.text(key.storageID)]
-        ) { row = ($0.integer(0), $0.blob(1)) }
-        guard let row else { return nil }
+        ) { row = RecordRow(version: $0.integer(0), blob: $0.blob(1)) }
+        return row
+    }
+
+    /// Decodes a row's blob and checks it against the row's version column (may run off the connection's queue).
+    static func decode(_ row: RecordRow, key: StoreKey, codec: any StoreCodec) throws -> TokenRecord {
         let record = try codec.decodeRecord(row.blob, for: key)
         guard record.version == UInt64(bitPattern: row.version) else {
             throw BrokerError(.storeCorrupted, "a record row's version disagrees with its blob", key: key)

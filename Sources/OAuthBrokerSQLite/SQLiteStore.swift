@@ -1,5 +1,6 @@
 public import Foundation
 public import OAuthBroker
+import Synchronization
 
 /// A ``OAuthBroker/BrokerStore`` in an SQLite database file, shared safely by every process on the machine.
 ///
@@ -14,21 +15,26 @@ public import OAuthBroker
 ///   `SQLITE_NOTADB` or an undecodable row → `storeCorrupted` (the file is never modified or replaced);
 ///   anything else → `storeFailed`.
 ///
-/// ## One connection per store
-/// Each `SQLiteStore` owns exactly one connection, confined to an actor whose executor is a private serial
-/// `DispatchQueue`, so blocking `sqlite3_step` calls (and busy waits) never run on Swift's cooperative pool.
-/// One connection is enough: SQLite admits one writer at a time anyway, every operation here is a point lookup
-/// or a one-row write taking microseconds, and the thread hop to the queue (tens of microseconds) dominates, so
-/// a pool of reader connections would add complexity and file handles without measurable gain. Processes (or
-/// additional `SQLiteStore` instances) on the same file get their own connections and run concurrently through
-/// WAL. Prepared statements are cached on the connection.
+/// ## Connections
+/// Each `SQLiteStore` owns one writer connection and (for a database file) ``Configuration/readerConnections``
+/// read-only connections, each confined to an actor whose executor is a private serial `DispatchQueue`, so
+/// blocking `sqlite3_step` calls (and busy waits) never run on Swift's cooperative pool. Every write (and every
+/// read inside a write transaction) runs on the writer; ``record(for:)`` and ``keys(tenant:)`` are single
+/// `SELECT`s that run on a reader, chosen round-robin. WAL lets them run alongside the writer, and each starts a
+/// new read transaction, so a read sees every write that committed before it began (a write returns only after
+/// its commit). Blobs are decoded by the caller, off the connection's queue. Processes (or additional
+/// `SQLiteStore` instances) on the same file get their own connections. Prepared statements are cached per
+/// connection.
 ///
 /// The schema (version 1) is documented on ``schemaVersion``; record and session blobs come from the
 /// configured ``OAuthBroker/StoreCodec``.
 public final class SQLiteStore: BrokerStore {
     /// SQLite's `synchronous` setting: how hard a commit waits for the disk.
     public struct Synchronous: Sendable, Hashable, CustomStringConvertible {
-        private enum Value: String, Sendable { case normal = "NORMAL", full = "FULL" }
+        private enum Value: String, Sendable {
+            case normal = "NORMAL"
+            case full = "FULL"
+        }
         private let value: Value
 
         /// `NORMAL`: with WAL, a commit survives a process crash but may be lost on power failure. Faster.
@@ -54,6 +60,10 @@ public final class SQLiteStore: BrokerStore {
         public var synchronous: Synchronous
         /// Encodes records and sessions. Default ``OAuthBroker/JSONStoreCodec``.
         public var codec: any StoreCodec
+        /// How many read-only connections serve ``SQLiteStore/record(for:)`` and ``SQLiteStore/keys(tenant:)``
+        /// alongside the writer. Default 2; `0` runs reads on the writer connection. Ignored (no readers) for
+        /// `:memory:` and `file:` URI paths, whose connections might not share one database.
+        public var readerConnections: Int = 2
 
         /// Creates a configuration.
         /// - Parameters:
@@ -81,6 +91,8 @@ public final class SQLiteStore: BrokerStore {
     /// The configuration in use.
     public let configuration: Configuration
     private let connection: SQLiteConnectionActor
+    private let readers: [SQLiteConnectionActor]
+    private let nextReader = Atomic<UInt>(0)
     let now: @Sendable () -> Date
 
     /// Opens (creating if needed) the database and migrates its schema, off the cooperative pool.
@@ -97,9 +109,17 @@ public final class SQLiteStore: BrokerStore {
         guard configuration.busyTimeout >= .zero else {
             throw BrokerError(.invalidConfiguration, "the SQLite busy timeout must not be negative")
         }
+        guard (0...64).contains(configuration.readerConnections) else {
+            throw BrokerError(.invalidConfiguration, "the SQLite reader connection count must be in 0...64")
+        }
         self.configuration = configuration
         self.now = now
         connection = SQLiteConnectionActor(configuration: configuration)
+        let sharesFile = configuration.path != ":memory:" && !configuration.path.hasPrefix("file:")
+        readers = (0..<(sharesFile ? configuration.readerConnections : 0)).map {
+            SQLiteConnectionActor(configuration: configuration, role: .reader(index: $0))
+        }
+        // The writer creates and migrates the database; readers open lazily afterwards.
         try await connection.withConnection { _ in }
     }
 
@@ -118,9 +138,17 @@ public final class SQLiteStore: BrokerStore {
     /// `true`: leases live in the database, shared by every process that opens it.
     public var providesRefreshLeases: Bool { true }
 
-    /// Runs one logical operation on the connection.
+    /// Runs one logical operation on the writer connection.
     func perform<T: Sendable>(_ body: @Sendable (SQLiteConnection) throws -> T) async throws -> T {
         try await connection.withConnection(body)
+    }
+
+    /// Runs one read-only statement on the next reader connection (round-robin), or on the writer if there are
+    /// no readers.
+    func performRead<T: Sendable>(_ body: @Sendable (SQLiteConnection) throws -> T) async throws -> T {
+        guard !readers.isEmpty else { return try await connection.withConnection(body) }
+        let ticket = nextReader.wrappingAdd(1, ordering: .relaxed).oldValue
+        return try await readers[Int(ticket % UInt(readers.count))].withConnection(body)
     }
 
     static func millis(_ instant: Date) -> Int64 { Int64((instant.timeIntervalSince1970 * 1000).rounded(.down)) }

@@ -57,6 +57,46 @@ struct SQLiteStoreTests {
         }
     }
 
+    @Test("conformance with no reader connections and with four", arguments: [0, 4])
+    func conformanceReaders(_ readers: Int) async throws {
+        try await withTemporaryDirectory { directory in
+            var configuration = SQLiteStore.Configuration(path: directory + "/store.sqlite", synchronous: .normal)
+            configuration.readerConnections = readers
+            let store = try await SQLiteStore(configuration: configuration)
+            try await StoreConformance(options: .init(concurrentTasks: 16, attemptsPerTask: 50)) { store }.run()
+        }
+    }
+
+    @Test("every reader connection sees each write as soon as the write returns")
+    func readersSeeCommittedWrites() async throws {
+        try await withTemporaryDirectory { directory in
+            var configuration = SQLiteStore.Configuration(path: directory + "/store.sqlite", synchronous: .normal)
+            configuration.readerConnections = 3
+            let store = try await SQLiteStore(configuration: configuration)
+            _ = try await store.insert(Self.record("0"), for: Self.key)
+            var expected: UInt64 = 1_000
+            for round in 1...30 {
+                guard
+                    case .swapped(let stored) = try await store.compareAndSwap(
+                        Self.key, expecting: expected, with: Self.record("\(round)"))
+                else {
+                    Issue.record("compare-and-swap \(round) did not swap")
+                    return
+                }
+                expected = stored.version
+                // Round-robin: three consecutive reads use all three readers.
+                for _ in 0..<3 {
+                    let read = try await store.record(for: Self.key)
+                    #expect(read?.version == expected)
+                    #expect(read?.accessToken == Secret("access-\(round)"))
+                }
+                #expect(try await store.keys(tenant: nil) == [Self.key])
+            }
+            #expect(try await store.deleteRecord(for: Self.key))
+            for _ in 0..<3 { #expect(try await store.record(for: Self.key) == nil) }
+        }
+    }
+
     @Test("the database, -wal and -shm files have mode 0600; WAL and schema version 1 are in place")
     func fileModeAndSchema() async throws {
         try await withTemporaryDirectory { directory in
@@ -227,6 +267,13 @@ struct SQLiteStoreTests {
         await #expect(throws: BrokerError.invalidConfiguration) { try await SQLiteStore(path: "") }
         await #expect(throws: BrokerError.invalidConfiguration) {
             try await SQLiteStore(configuration: .init(path: "/tmp/x.sqlite", busyTimeout: .seconds(-1)))
+        }
+        for readers in [-1, 65] {
+            var configuration = SQLiteStore.Configuration(path: "/tmp/x.sqlite")
+            configuration.readerConnections = readers
+            await #expect(throws: BrokerError.invalidConfiguration) {
+                try await SQLiteStore(configuration: configuration)
+            }
         }
         await #expect(throws: BrokerError.storeFailed) {
             try await SQLiteStore(path: "/nonexistent-\(UInt32.random(in: 0...UInt32.max))/store.sqlite")
