@@ -179,7 +179,7 @@ extension SQLiteStore {
                 """,
                 [
                     .text(key.storageID), .text(owner.rawValue),
-                    .integer(Self.millis(current.addingTimeInterval(ttl.timeInterval))),
+                    .integer(Self.millisRoundedUp(current.addingTimeInterval(ttl.timeInterval))),
                     .integer(Self.millis(current)),
                 ])
             return connection.changes == 1

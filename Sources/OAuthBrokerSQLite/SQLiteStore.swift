@@ -152,4 +152,9 @@ public final class SQLiteStore: BrokerStore {
     }
 
     static func millis(_ instant: Date) -> Int64 { Int64((instant.timeIntervalSince1970 * 1000).rounded(.down)) }
+
+    /// Milliseconds since 1970 rounded up: lease expiries, so a lease never ends before its time-to-live.
+    static func millisRoundedUp(_ instant: Date) -> Int64 {
+        Int64((instant.timeIntervalSince1970 * 1000).rounded(.up))
+    }
 }

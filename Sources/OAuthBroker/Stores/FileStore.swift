@@ -218,7 +218,7 @@ public final class FileStore: BrokerStore {
             // Read the clock under the lock: the wait for the lock must not shorten the lease.
             let current = now()
             let instant = FileDocument.LeaseEntry.millis(current)
-            let expiry = FileDocument.LeaseEntry.millis(current.addingTimeInterval(ttl.timeInterval))
+            let expiry = FileDocument.LeaseEntry.millisRoundedUp(current.addingTimeInterval(ttl.timeInterval))
             let id = key.storageID
             if let lease = document.leases[id], lease.owner != owner.rawValue, lease.expiresAtMillis > instant {
                 return (false, false)
