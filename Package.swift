@@ -117,7 +117,9 @@ let package = Package(
         // Runs one broker operation in its own OS process; the multi-process tests spawn it.
         .executableTarget(
             name: "oauth-broker-test-helper",
-            dependencies: ["OAuthBroker", "OAuthBrokerCurl", "OAuthBrokerSQLite", "OAuthBrokerRedis", "OAuthBrokerTools"],
+            dependencies: [
+                "OAuthBroker", "OAuthBrokerCurl", "OAuthBrokerSQLite", "OAuthBrokerRedis", "OAuthBrokerTools",
+            ],
             swiftSettings: strict
         ),
 
@@ -142,7 +144,9 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "OAuthBrokerSQLiteTests",
-            dependencies: ["OAuthBrokerSQLite", "OAuthBrokerCurl", "OAuthBrokerTesting", "OAuthBrokerTools", "CSQLite"],
+            dependencies: [
+                "OAuthBrokerSQLite", "OAuthBrokerCurl", "OAuthBrokerTesting", "OAuthBrokerTools", "CSQLite",
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "OAuthBrokerRedisTests",
@@ -160,6 +164,7 @@ let package = Package(
             swiftSettings: strict),
         // Runs the built `oauth-broker` as a child process; unit-tests its provider files and exit codes.
         .testTarget(
-            name: "OAuthBrokerCLITests", dependencies: ["OAuthBrokerTesting", "OAuthBrokerTools"], swiftSettings: strict),
+            name: "OAuthBrokerCLITests", dependencies: ["OAuthBrokerTesting", "OAuthBrokerTools"], swiftSettings: strict
+        ),
     ]
 )

@@ -95,8 +95,9 @@ struct RedisMultiProcessTests {
         #expect(await holder.exitStatus() == SIGKILL)
 
         let successor = LeaseOwner("successor")
-        #expect(!(try await store.acquireRefreshLease(for: Self.key, owner: successor, ttl: .seconds(60)))
-            || clock.now - spawnedAt >= ttl, "the dead holder's lease was taken early")
+        #expect(
+            !(try await store.acquireRefreshLease(for: Self.key, owner: successor, ttl: .seconds(60)))
+                || clock.now - spawnedAt >= ttl, "the dead holder's lease was taken early")
         var tookOver = false
         for _ in 0..<1000 {
             tookOver = try await store.acquireRefreshLease(for: Self.key, owner: successor, ttl: .seconds(60))

@@ -26,9 +26,11 @@ struct MultiProcessRefreshTests {
         }
     }
 
-    @Test("8 processes sharing a JSON file or a SQLite file refresh an expired token once", arguments: [
-        "file", "sqlite",
-    ])
+    @Test(
+        "8 processes sharing a JSON file or a SQLite file refresh an expired token once",
+        arguments: [
+            "file", "sqlite",
+        ])
     func sharedFile(_ backend: String) async throws {
         try await withTemporaryDirectory { directory in
             try await Self.runHerd(storeURL: Self.storeURL(backend, directory: directory), directory: directory)

@@ -57,7 +57,10 @@ struct FileStoreTests {
             guard
                 case .swapped(let stored) = try await second.compareAndSwap(
                     Self.key, expecting: original.version, with: Self.record("second"))
-            else { Issue.record("the second instance could not swap"); return }
+            else {
+                Issue.record("the second instance could not swap")
+                return
+            }
             #expect(try await first.record(for: Self.key) == stored)
             let stale = try await first.compareAndSwap(Self.key, expecting: original.version, with: Self.record("x"))
             #expect(stale == .conflict(current: stored))
@@ -80,7 +83,9 @@ struct FileStoreTests {
                         var known = try #require(try await store.record(for: Self.key))
                         for _ in 0..<15 {
                             switch try await store.compareAndSwap(Self.key, expecting: known.version, with: known) {
-                            case .swapped(let stored): won += 1; known = stored
+                            case .swapped(let stored):
+                                won += 1
+                                known = stored
                             case .conflict(let current): known = current
                             case .missing: Issue.record("record vanished")
                             }
