@@ -97,8 +97,8 @@ public final class RedisStore: BrokerStore {
 
     /// Closes every connection. Operations started afterwards throw ``OAuthBroker/BrokerError``
     /// (``OAuthBroker/BrokerError/Code/storeFailed``). Optional: connections also close when the store is released.
-    public func shutDown() async {
-        await pool.shutDown()
+    public func shutdown() async {
+        await pool.shutdown()
     }
 
     // MARK: - Helpers shared by the extensions

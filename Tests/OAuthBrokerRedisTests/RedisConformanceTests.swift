@@ -10,7 +10,7 @@ struct RedisConformanceTests {
         let store = try RedisTestEnvironment.store()
         try await StoreConformance { store }.run(check)
         try await store.deleteAllKeysUnderPrefix()
-        await store.shutDown()
+        await store.shutdown()
     }
 
     @Test("conformance with a pool of one connection")

@@ -223,7 +223,7 @@ struct RedisStoreTests {
         #expect(await store.connectionsOpened <= 3)
         let admin = try RedisTestEnvironment.store()
         #expect(try await Self.clientIDs(named: name, via: admin).count <= 3)
-        await store.shutDown()
+        await store.shutdown()
         await #expect(throws: BrokerError.storeFailed) { try await store.record(for: key) }
         try await admin.deleteAllKeysUnderPrefix()
     }

@@ -50,7 +50,7 @@ final class RedisConnectionPool: Sendable {
     var slots: [RedisConnectionSlot] { state.withLock { $0.all } }
 
     /// Closes every connection and fails waiting and later operations with ``BrokerError/Code/storeFailed``.
-    func shutDown() async {
+    func shutdown() async {
         let (slots, waiters) = state.withLock { state in
             state.isShutDown = true
             let waiters = state.waiters
