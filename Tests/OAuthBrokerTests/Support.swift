@@ -72,6 +72,23 @@ enum Fixtures {
     }
 }
 
+extension Fixtures {
+    /// Plays "another process": replaces `seeded` in the store with freshly issued tokens, by compare-and-swap.
+    static func rotateAsAnotherWriter(
+        _ store: any BrokerStore, key: StoreKey, over seeded: TokenRecord, clock: TestClock, accessToken: String,
+        refreshToken: String
+    ) async throws {
+        var winner = seeded
+        winner.accessToken = Secret(accessToken)
+        winner.refreshToken = Secret(refreshToken)
+        winner.issuedAt = clock.now
+        winner.expiresAt = clock.now.addingTimeInterval(3600)
+        guard case .swapped = try await store.compareAndSwap(key, expecting: seeded.version, with: winner) else {
+            throw BrokerError(.storeFailed, "the other writer lost its own race")
+        }
+    }
+}
+
 /// Collects events delivered to ``BrokerConfiguration/onEvent``.
 final class EventLog: Sendable {
     private let events = Mutex<[BrokerEvent]>([])
