@@ -22,8 +22,7 @@ struct CachedScenario: AsyncParsableCommand {
     var api: API = .both
 
     func run() async throws {
-        let idp = try await IdentityProvider.start(idpOptions)
-        do {
+        try await IdentityProvider.with(idpOptions) { idp in
             let (storeURL, store) = try await openStore(storeOptions.store)
             let broker = try idp.makeBroker(store: store)
             let key = try broker.key(tenant: "bench", principal: "service", scopes: ["read"])
@@ -47,11 +46,7 @@ struct CachedScenario: AsyncParsableCommand {
                 line.set("idp_requests", idp.tokenRequests(since: before))
                 line.emit()
             }
-        } catch {
-            await idp.shutdown()
-            throw error
         }
-        await idp.shutdown()
     }
 
     /// One way of asking for the cached token.

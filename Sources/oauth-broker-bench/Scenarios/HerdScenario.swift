@@ -21,9 +21,7 @@ struct HerdScenario: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let idp = try await IdentityProvider.start(idpOptions)
-        let ok: Bool
-        do {
+        let ok = try await IdentityProvider.with(idpOptions) { idp in
             let (storeURL, store) = try await openStore(storeOptions.store)
             let broker = try idp.makeBroker(store: store)
             let key = try broker.key(tenant: "herd-\(UInt32.random(in: 0...UInt32.max))", principal: "service")
@@ -52,7 +50,7 @@ struct HerdScenario: AsyncParsableCommand {
                 throw BenchError("the barrier never released")
             }
             let requests = idp.tokenRequests(since: before)
-            ok = (requests ?? 1) == 1 && versions.count == 1
+            let ok = (requests ?? 1) == 1 && versions.count == 1
             var line = JSONLine(scenario: "herd")
             line.set("store", storeURL.kind.description)
             line.set("tasks", callers)
@@ -62,11 +60,8 @@ struct HerdScenario: AsyncParsableCommand {
             line.set("distinct_tokens", versions.count)
             line.set("ok", ok)
             line.emit()
-        } catch {
-            await idp.shutdown()
-            throw error
+            return ok
         }
-        await idp.shutdown()
         if !ok { throw ExitCode.failure }
     }
 }

@@ -51,15 +51,13 @@ struct KeysScenario: AsyncParsableCommand {
     @OptionGroup var idpOptions: IdentityProviderOptions
 
     func run() async throws {
-        let idp = try await IdentityProvider.start(idpOptions)
-        let ok: Bool
-        do {
+        let ok = try await IdentityProvider.with(idpOptions) { idp in
             let (storeURL, store) = try await openStore(storeOptions.store)
             let broker = try idp.makeBroker(store: store, connections: keyOptions.concurrency)
             let keys = try keyOptions.makeKeys(for: broker)
             let (throughput, latencies, requests) = try await fetchAll(
                 keys, concurrency: keyOptions.concurrency, broker: broker, idp: idp)
-            ok = (requests ?? keys.count) == keys.count
+            let ok = (requests ?? keys.count) == keys.count
             var bound: Double?
             if idpOptions.idpLatencyMs > 0 {
                 let perSecond = Double(keyOptions.concurrency) * 1000 / Double(idpOptions.idpLatencyMs)
@@ -85,11 +83,8 @@ struct KeysScenario: AsyncParsableCommand {
             if let bound { line.set("ratio", throughput.perSecond / bound, digits: 3) }
             line.set("ok", ok)
             line.emit()
-        } catch {
-            await idp.shutdown()
-            throw error
+            return ok
         }
-        await idp.shutdown()
         if !ok { throw ExitCode.failure }
     }
 }
@@ -113,9 +108,7 @@ struct KeysWarmScenario: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let idp = try await IdentityProvider.start(idpOptions)
-        let ok: Bool
-        do {
+        let ok = try await IdentityProvider.with(idpOptions) { idp in
             let (storeURL, store) = try await openStore(storeOptions.store)
             let broker = try idp.makeBroker(store: store, connections: keyOptions.concurrency)
             let keys = try keyOptions.makeKeys(for: broker)
@@ -144,7 +137,7 @@ struct KeysWarmScenario: AsyncParsableCommand {
             let throughput = Throughput(
                 operations: total, elapsed: ContinuousClock.now - start, cpuSeconds: CPUTime.now() - cpu)
             let requests = idp.tokenRequests(since: before)
-            ok = (requests ?? 0) == 0 && total == keys.count * rounds
+            let ok = (requests ?? 0) == 0 && total == keys.count * rounds
             var line = JSONLine(scenario: "keys-warm")
             line.set("store", storeURL.kind.description)
             line.set("tasks", workers)
@@ -154,11 +147,8 @@ struct KeysWarmScenario: AsyncParsableCommand {
             line.set("idp_requests", requests)
             line.set("ok", ok)
             line.emit()
-        } catch {
-            await idp.shutdown()
-            throw error
+            return ok
         }
-        await idp.shutdown()
         if !ok { throw ExitCode.failure }
     }
 }

@@ -31,15 +31,7 @@ struct MultiprocessHerdScenario: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let idp = try await IdentityProvider.start(idpOptions)
-        let ok: Bool
-        do {
-            ok = try await herd(idp)
-        } catch {
-            await idp.shutdown()
-            throw error
-        }
-        await idp.shutdown()
+        let ok = try await IdentityProvider.with(idpOptions) { idp in try await herd(idp) }
         if !ok { throw ExitCode.failure }
     }
 

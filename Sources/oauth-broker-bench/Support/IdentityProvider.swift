@@ -77,6 +77,22 @@ final class IdentityProvider: Sendable {
     func shutdown() async {
         try? await server?.shutdown()
     }
+
+    /// Starts the identity provider, runs `body` with it, and shuts it down whether `body` returns or throws.
+    /// - Returns: What `body` returns.
+    static func with<Result>(
+        _ options: IdentityProviderOptions, _ body: (IdentityProvider) async throws -> Result
+    ) async throws -> Result {
+        let idp = try await start(options)
+        do {
+            let result = try await body(idp)
+            await idp.shutdown()
+            return result
+        } catch {
+            await idp.shutdown()
+            throw error
+        }
+    }
 }
 
 /// A bench failure with a message for standard error.
