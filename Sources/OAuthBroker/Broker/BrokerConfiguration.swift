@@ -50,8 +50,36 @@ public struct BrokerConfiguration: Sendable {
     /// The time one flow may take in all, retries and lease waits included; callers waiting on a shared refresh
     /// stop waiting after it. Default 30 s.
     public var totalTimeout: Duration = .seconds(30)
-    /// How long a cross-process refresh lease lives if its holder dies. Default 30 s.
-    public var leaseTimeToLive: Duration = .seconds(30)
+    /// How long a cross-process refresh lease lives if its holder dies. Default 10 s.
+    ///
+    /// The holder renews the lease every third of this while it works (the request in flight, each retry, the
+    /// store write), so a value shorter than a slow provider's response is safe; it only bounds how long other
+    /// processes wait after a holder crashed. Waiters keep waiting for the lease for at least twice this, even when
+    /// ``totalTimeout`` is shorter, so a crashed holder is always taken over. At least 100 ms.
+    public var leaseTimeToLive: Duration = .seconds(10)
+    /// How long the broker keeps trying to store a token it already holds (a rotated refresh token, a redeemed
+    /// code) when the store fails with a transient error: busy, locked, timed out, unreachable. Default 30 s.
+    ///
+    /// Separate from ``totalTimeout``, which bounds the HTTP side: a token the provider has issued is worth more
+    /// than the caller's deadline. Waiting for another connection's lock counts against this budget. While the
+    /// write is retried, this process keeps serving the new token from memory; if the budget runs out, the token
+    /// stays in memory and is written before the key's next token request.
+    public var storeWriteTimeout: Duration = .seconds(30)
+    /// The least time that must be left before a one-time grant (`refresh_token`, `authorization_code`) is sent;
+    /// `nil` (the default) means ``requestTimeout``.
+    ///
+    /// A one-time grant sent with too little time left can be processed by the provider after the client gave up,
+    /// which rotates the refresh token (or spends the code) while the client never sees the new one. With less
+    /// time left the broker fails with ``BrokerError/Code/deadlineExceeded`` without sending.
+    public var minimumTimeForOneTimeGrants: Duration?
+    /// How often a token served from this process's memory is checked against the store (its version and
+    /// status), so that a revocation or a needs-reauthorization mark written by another process stops this one
+    /// from serving the token. Default 10 s; `nil` never checks (a single process, or a store nobody else writes).
+    ///
+    /// The check runs in the background while the cached token keeps being served, so it adds nothing to a cache
+    /// hit: after another process revokes a record, this process stops serving it within this interval plus one
+    /// store read.
+    public var revalidationInterval: Duration? = .seconds(10)
     /// How long an authorization session waits for its callback. Default 10 minutes.
     public var authorizationSessionLifetime: Duration = .seconds(600)
     /// The clock. Default ``BrokerClock/system``.
@@ -79,7 +107,16 @@ public struct BrokerConfiguration: Sendable {
         try require(retry.maximumRetryAfter >= .zero, "retry.maximumRetryAfter must not be negative")
         try require(requestTimeout > .zero, "requestTimeout must be positive")
         try require(totalTimeout >= requestTimeout, "totalTimeout must be ≥ requestTimeout")
-        try require(leaseTimeToLive > .zero, "leaseTimeToLive must be positive")
+        try require(leaseTimeToLive >= .milliseconds(100), "leaseTimeToLive must be at least 100 ms")
+        try require(storeWriteTimeout > .zero, "storeWriteTimeout must be positive")
+        if let minimum = minimumTimeForOneTimeGrants {
+            try require(minimum > .zero, "minimumTimeForOneTimeGrants must be positive")
+            try require(minimum <= totalTimeout, "minimumTimeForOneTimeGrants must be ≤ totalTimeout")
+        }
+        if let interval = revalidationInterval {
+            try require(interval > .zero, "revalidationInterval must be positive")
+        }
+        try refreshPolicy.validate()
         try require(authorizationSessionLifetime > .zero, "authorizationSessionLifetime must be positive")
     }
 }

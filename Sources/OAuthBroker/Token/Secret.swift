@@ -46,13 +46,3 @@ public struct Secret: Hashable, Sendable, Codable, CustomStringConvertible, Cust
     /// Hashes the value (hash tables of secrets are keyed by content).
     public func hash(into hasher: inout Hasher) { hasher.combine(value) }
 }
-
-/// Comparisons whose running time does not depend on where the inputs differ.
-enum ConstantTime {
-    static func equals(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
-        guard lhs.count == rhs.count else { return false }
-        var difference: UInt8 = 0
-        for index in lhs.indices { difference |= lhs[index] ^ rhs[index] }
-        return difference == 0
-    }
-}

@@ -30,19 +30,27 @@ public struct RefreshPolicy: Sendable, Hashable {
         refreshRatio: Double = 0.9, minimumLeeway: Duration = .seconds(30), maximumJitter: Duration = .seconds(30),
         defaultLifetime: Duration = .seconds(3600)
     ) throws {
-        guard refreshRatio > 0, refreshRatio <= 1, refreshRatio.isFinite else {
-            throw BrokerError(.invalidConfiguration, "refreshRatio must be in (0, 1]")
-        }
-        guard minimumLeeway >= .zero, maximumJitter >= .zero else {
-            throw BrokerError(.invalidConfiguration, "leeway and jitter must not be negative")
-        }
-        guard defaultLifetime > .zero else {
-            throw BrokerError(.invalidConfiguration, "defaultLifetime must be positive")
-        }
         self.refreshRatio = refreshRatio
         self.minimumLeeway = minimumLeeway
         self.maximumJitter = maximumJitter
         self.defaultLifetime = defaultLifetime
+        try validate()
+    }
+
+    /// Checks every value; the properties are `var`s, so a policy changed after it was made is checked again by
+    /// ``BrokerConfiguration/validate()``.
+    /// - Throws: ``BrokerError`` (``BrokerError/Code/invalidConfiguration``) when `refreshRatio` is outside
+    ///   (0, 1] or not a number, a duration is negative, or `defaultLifetime` is not positive.
+    public func validate() throws {
+        guard refreshRatio > 0, refreshRatio <= 1, refreshRatio.isFinite else {
+            throw BrokerError(.invalidConfiguration, "refreshPolicy.refreshRatio must be in (0, 1]")
+        }
+        guard minimumLeeway >= .zero, maximumJitter >= .zero else {
+            throw BrokerError(.invalidConfiguration, "refreshPolicy leeway and jitter must not be negative")
+        }
+        guard defaultLifetime > .zero else {
+            throw BrokerError(.invalidConfiguration, "refreshPolicy.defaultLifetime must be positive")
+        }
     }
 
     /// The default policy: ratio 0.9, 30 s minimum leeway, up to 30 s jitter, one hour assumed lifetime.
