@@ -33,49 +33,8 @@ extension Broker {
         for key: StoreKey, redirectURI: String, additionalParameters: [String: String] = [:]
     ) async throws -> AuthorizationRequest {
         try checkProvider(of: key)
-        guard provider.supports(.authorizationCode), let endpoint = provider.authorizationEndpoint else {
-            throw BrokerError(
-                .grantNotSupported, "the provider does not allow the authorization_code grant", provider: provider.id)
-        }
-        guard let redirect = URL(string: redirectURI) else {
-            throw BrokerError(.invalidInput, "the redirect URI is not a URL", provider: provider.id)
-        }
-        do {
-            try ProviderDescriptor.validateEndpoint(
-                redirect, name: "redirect URI", allowsInsecureLoopback: provider.allowsInsecureLoopback)
-        } catch let error as BrokerError {
-            throw BrokerError(.invalidInput, error.message, provider: provider.id)
-        }
-        let reserved: Set<String> = [
-            "response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method",
-        ]
-        if let clash = additionalParameters.keys.sorted().first(where: reserved.contains) {
-            throw BrokerError(.invalidInput, "parameter \(clash) is set by the broker", provider: provider.id)
-        }
-        let state = PKCE.makeState()
-        let verifier = PKCE.makeVerifier()
-        let now = configuration.clock.now()
-        let session = AuthorizationSession(
-            state: state, codeVerifier: verifier, redirectURI: redirectURI, key: key, createdAt: now,
-            expiresAt: now.addingTimeInterval(configuration.authorizationSessionLifetime.timeInterval))
-        try await storeCall("save_session", key) { try await self.store.saveSession(session) }
-
-        var query: [(String, String)] = [
-            ("response_type", "code"), ("client_id", provider.clientID), ("redirect_uri", redirectURI),
-        ]
-        if !key.scopes.isEmpty { query.append(("scope", key.scopes.joined(by: provider.scopeDelimiter))) }
-        query += [
-            ("state", state.revealedValue), ("code_challenge", PKCE.challenge(for: verifier)),
-            ("code_challenge_method", "S256"),
-        ]
-        query += additionalParameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-        let encoded = String(decoding: FormEncoding.encode(query), as: UTF8.self)
-        var base = endpoint.absoluteString
-        base += endpoint.query == nil ? "?" : "&"
-        guard let url = URL(string: base + encoded) else {
-            throw BrokerError(.invalidConfiguration, "could not build the authorization URL", provider: provider.id)
-        }
-        return AuthorizationRequest(url: url, sessionID: session.id, key: key, expiresAt: session.expiresAt)
+        return try await leader.startAuthorization(
+            for: key, redirectURI: redirectURI, additionalParameters: additionalParameters)
     }
 
     /// Completes an authorization from the full callback URL the browser landed on.
@@ -92,7 +51,7 @@ extension Broker {
             throw BrokerError(.invalidAuthorizationState, "the callback has no state", provider: provider.id)
         }
         if let error = fields["error"] {
-            let session = try await takeSession(state: state)
+            let session = try await leader.takeSession(state: state)
             throw BrokerError(
                 .authorizationDenied, "the authorization server returned \(error.prefix(64))",
                 oauthError: OAuthErrorCode(rawValue: String(error.prefix(128))),
@@ -113,48 +72,9 @@ extension Broker {
     /// - Throws: ``BrokerError/Code/invalidAuthorizationState`` (unknown, forged or replayed state),
     ///   ``BrokerError/Code/authorizationSessionExpired``, and token-request errors.
     public func completeAuthorization(code: String, state: String) async throws -> AccessToken {
-        let session = try await takeSession(state: state)
-        let key = session.key
-        let task = Task {
-            let deadline = self.configuration.clock.now().addingTimeInterval(
-                self.configuration.totalTimeout.timeInterval)
-            let response = try await self.tokenRequest(
-                grant: .authorizationCode,
-                parameters: [
-                    ("code", code), ("redirect_uri", session.redirectURI),
-                    ("code_verifier", session.codeVerifier.revealedValue),
-                ], deadline: deadline, key: key)
-            let existing = try await self.loadRecord(key)
-            let new = self.makeRecord(from: response, previous: nil, key: key)
-            let (stored, _) = try await self.persist(
-                new, for: key, replacing: existing, policy: .overwrite, recreatesMissing: true)
-            self.remember(stored, for: key)
-            self.emit(.issued, key: key, grant: .authorizationCode, record: stored)
-            return stored
-        }
-        let stored = try await task.value
-        return AccessToken(record: stored, key: key)
-    }
-
-    private func takeSession(state: String) async throws -> AuthorizationSession {
-        let id = AuthorizationSession.id(forState: state)
-        guard let session = try await storeCall("take_session", nil, { try await self.store.takeSession(id: id) }),
-            session.state == Secret(state)
-        else {
-            throw BrokerError(
-                .invalidAuthorizationState, "the state is unknown, forged, expired or already used",
-                provider: provider.id)
-        }
-        guard !session.isExpired(at: configuration.clock.now()) else {
-            throw BrokerError(
-                .authorizationSessionExpired, "the authorization session expired", provider: provider.id,
-                key: session.key)
-        }
-        guard session.key.provider == provider.id else {
-            throw BrokerError(
-                .invalidAuthorizationState, "the session belongs to provider \(session.key.provider)",
-                provider: provider.id)
-        }
-        return session
+        let session = try await leader.takeSession(state: state)
+        let leader = self.leader
+        let task = Task { try await leader.redeem(code: code, session: session) }
+        return AccessToken(record: try await task.value, key: session.key)
     }
 }

@@ -15,32 +15,37 @@ public struct TokenIntrospection: Sendable, Hashable {
 }
 
 extension Broker {
-    /// Revokes the grant stored for `key`: marks the record revoked (so it is never served or refreshed again),
-    /// then, when the provider has a revocation endpoint, sends the refresh token (else the access token) to it
-    /// (RFC 7009).
+    /// Revokes the grant stored for `key`: marks the record revoked (so it is never served or refreshed again,
+    /// by this process at once and by other processes sharing the store within
+    /// ``BrokerConfiguration/revalidationInterval``), then, when the provider has a revocation endpoint, sends the
+    /// refresh token (else the access token) to it (RFC 7009).
+    ///
+    /// Never races a refresh: it waits for a refresh in flight in this process, and takes the key's refresh lease
+    /// (waiting up to ``BrokerConfiguration/totalTimeout`` for another process's refresh), so the token it revokes
+    /// is the grant's newest one. Callers that ask for the key meanwhile get ``BrokerError/Code/tokenRevoked``.
     ///
     /// - Returns: Whether a record existed. With nothing stored this succeeds and returns `false`: revocation is
     ///   idempotent.
-    /// - Throws: Store errors before anything changed; transient or provider errors from the revocation endpoint
-    ///   *after* the record was marked revoked locally.
+    /// - Throws: Store errors and ``BrokerError/Code/leaseUnavailable`` before anything changed; transient or
+    ///   provider errors from the revocation endpoint *after* the record was marked revoked locally.
     @discardableResult
     public func revoke(_ key: StoreKey) async throws -> Bool {
         try checkProvider(of: key)
-        guard let existing = try await loadRecord(key) else {
-            cache.remove(key)
-            return false
+        let leader = self.leader
+        return try await flights.runExclusive(key, timeout: configuration.totalTimeout) {
+            try await leader.revoke(key)
+        } joinerResult: { outcome in
+            switch outcome {
+            case .success(true):
+                .failure(BrokerError(.tokenRevoked, "the grant was revoked", provider: leader.provider.id, key: key))
+            case .success(false):
+                .failure(
+                    BrokerError(
+                        .reauthorizationRequired, "nothing is stored for this key", provider: leader.provider.id,
+                        key: key))
+            case .failure(let error): .failure(error)
+            }
         }
-        let updated = try await storeCall("set_status", key) { try await self.store.setStatus(.revoked, for: key) }
-        cache.remove(key)
-        emit(.revoked, key: key, grant: nil, record: updated ?? existing)
-        guard let endpoint = provider.revocationEndpoint else { return true }
-        let (token, hint) =
-            existing.refreshToken.map { ($0, "refresh_token") } ?? (existing.accessToken, "access_token")
-        let request = makeRequest(
-            url: endpoint, form: [("token", token.revealedValue), ("token_type_hint", hint)])
-        let deadline = configuration.clock.now().addingTimeInterval(configuration.totalTimeout.timeInterval)
-        _ = try await send(request, flow: "revocation", grant: nil, deadline: deadline, key: key)
-        return true
     }
 
     /// Asks the provider's introspection endpoint (RFC 7662) about the access token stored for `key`.
@@ -53,15 +58,14 @@ extension Broker {
             throw BrokerError(
                 .invalidConfiguration, "the provider has no introspection endpoint", provider: provider.id)
         }
-        guard let record = try await loadRecord(key) else {
+        guard let record = try await leader.store.record(for: key) else {
             throw BrokerError(
                 .reauthorizationRequired, "nothing is stored for this key", provider: provider.id, key: key)
         }
-        let request = makeRequest(
+        let request = leader.client.makeRequest(
             url: endpoint, form: [("token", record.accessToken.revealedValue), ("token_type_hint", "access_token")])
-        let deadline = configuration.clock.now().addingTimeInterval(configuration.totalTimeout.timeInterval)
-        let (response, _) = try await send(
-            request, flow: "introspection", grant: nil, deadline: deadline, key: key)
+        let (response, _) = try await leader.client.send(
+            request, flow: "introspection", grant: nil, deadline: leader.deadline(), key: key)
         guard let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any],
             let active = object["active"] as? Bool
         else {

@@ -1,7 +1,6 @@
 import CoreMetrics
 import Foundation
 public import Logging
-import Synchronization
 import Tracing
 
 /// Brokers OAuth 2.0 tokens for one provider registration, for any number of tenants and principals.
@@ -36,11 +35,10 @@ public final class Broker<Transport: TokenTransport, Mapper: TransportErrorMappe
 
     let logger: Logger
     let metrics: BrokerMetrics
-    let tracer: any Tracer
     let cache: TokenCache
     let flights: SingleFlight<StoreKey, TokenRecord>
-    private let subscribers = Mutex<(next: Int, continuations: [Int: AsyncStream<BrokerEvent>.Continuation])>(
-        (0, [:]))
+    let eventHub: EventHub
+    let leader: AcquisitionLeader<Transport, Mapper>
 
     /// Creates a broker.
     ///
@@ -67,15 +65,27 @@ public final class Broker<Transport: TokenTransport, Mapper: TransportErrorMappe
         self.transport = transport
         self.errorMapper = errorMapper
         self.configuration = configuration
-        self.leaseOwner = LeaseOwner.random()
-        self.cache = TokenCache(clock: configuration.clock)
-        self.logger = logger ?? Logger(label: "oauth-broker", factory: { _ in SwiftLogNoOpLogHandler() })
+        let leaseOwner = LeaseOwner.random()
+        self.leaseOwner = leaseOwner
+        let cache = TokenCache(clock: configuration.clock)
+        self.cache = cache
+        let logger = logger ?? Logger(label: "oauth-broker", factory: { _ in SwiftLogNoOpLogHandler() })
+        self.logger = logger
         let metrics = BrokerMetrics(
             factory: configuration.metricsFactory ?? MetricsSystem.factory, provider: provider.id.rawValue,
             store: store.kind)
         self.metrics = metrics
-        self.tracer = configuration.tracer ?? InstrumentationSystem.tracer
+        let tracer = configuration.tracer ?? InstrumentationSystem.tracer
         self.flights = SingleFlight(onJoin: { metrics.singleFlightJoins.increment() })
+        let events = EventHub(configuration: configuration, metrics: metrics, logger: logger, provider: provider.id)
+        self.eventHub = events
+        let instrumented = InstrumentedStore(base: store, metrics: metrics, provider: provider.id, logger: logger)
+        let client = TokenEndpointClient(
+            provider: provider, transport: transport, errorMapper: errorMapper, configuration: configuration,
+            metrics: metrics, tracer: tracer, logger: logger)
+        self.leader = AcquisitionLeader(
+            provider: provider, configuration: configuration, store: instrumented, client: client, cache: cache,
+            events: events, leaseOwner: leaseOwner, logger: logger, metrics: metrics, tracer: tracer)
     }
 
     /// Makes a key for this broker's provider.
@@ -124,9 +134,22 @@ public final class Broker<Transport: TokenTransport, Mapper: TransportErrorMappe
     /// - Parameter key: The key.
     /// - Returns: The token, or `nil` when nothing fresh is cached (call ``accessToken(for:)`` then).
     public func cachedAccessToken(for key: StoreKey) -> AccessToken? {
-        guard let token = cache.freshToken(for: key) else { return nil }
+        if let token = cache.freshToken(for: key) {
+            metrics.recordCacheHit()
+            return token
+        }
+        return tokenDueForCheck(key)
+    }
+
+    /// A fresh cached token whose check against the store is due (``BrokerConfiguration/revalidationInterval``):
+    /// returned at once while the check runs in the background; `nil` when nothing fresh is cached.
+    func tokenDueForCheck(_ key: StoreKey) -> AccessToken? {
+        guard configuration.revalidationInterval != nil, let entry = cache.entry(for: key) else { return nil }
+        let now = configuration.clock.now()
+        guard now < entry.staleAt else { return nil }
         metrics.recordCacheHit()
-        return token
+        if now >= entry.freshUntil { revalidateInBackground(key) }
+        return entry.token
     }
 
     /// The part of ``accessToken(for:)`` after the hit path found no fresh token.
@@ -183,7 +206,7 @@ public final class Broker<Transport: TokenTransport, Mapper: TransportErrorMappe
 
     /// The stored record for `key`, read from the store (for tooling; tokens stay wrapped in ``Secret``).
     public func record(for key: StoreKey) async throws -> TokenRecord? {
-        try await loadRecord(key)
+        try await leader.store.record(for: key)
     }
 
     /// Drops `key` from the in-process cache so the next call reads the store.
@@ -192,39 +215,16 @@ public final class Broker<Transport: TokenTransport, Mapper: TransportErrorMappe
     /// The number of keys with a token request in flight in this broker (waiters share each one).
     public var inFlightCount: Int { flights.inFlightCount }
 
+    /// The number of keys whose newest token this broker holds in memory only, because the store failed while
+    /// it was being written (see ``BrokerConfiguration/storeWriteTimeout``). The broker keeps writing them in the
+    /// background; a non-zero value for long means the store is down.
+    public var unsavedTokenCount: Int { leader.writer.pendingCount }
+
     // MARK: - Events
 
     /// A stream of every ``BrokerEvent`` from now on. Each call makes an independent subscription, ended when the
     /// stream is dropped; slow consumers keep the newest 1,024 events.
-    public func events() -> AsyncStream<BrokerEvent> {
-        let (stream, continuation) = AsyncStream.makeStream(
-            of: BrokerEvent.self, bufferingPolicy: .bufferingNewest(1024))
-        let id = subscribers.withLock { state -> Int in
-            state.next += 1
-            state.continuations[state.next] = continuation
-            return state.next
-        }
-        continuation.onTermination = { [weak self] _ in
-            _ = self?.subscribers.withLock { $0.continuations.removeValue(forKey: id) }
-        }
-        return stream
-    }
-
-    func emit(
-        _ kind: BrokerEvent.Kind, key: StoreKey, grant: ProviderDescriptor.Grant?, record: TokenRecord?,
-        rotated: Bool = false
-    ) {
-        let event = BrokerEvent(
-            kind: kind, key: key, grant: grant, version: record?.version, rotated: rotated,
-            date: configuration.clock.now())
-        logger.debug(
-            "oauth event",
-            metadata: ["oauth.event": "\(kind)", "oauth.key": "\(key)", "oauth.provider": "\(provider.id)"])
-        metrics.event(kind.description)
-        configuration.onEvent?(event)
-        let continuations = subscribers.withLock { Array($0.continuations.values) }
-        for continuation in continuations { continuation.yield(event) }
-    }
+    public func events() -> AsyncStream<BrokerEvent> { eventHub.subscribe() }
 
     // MARK: - Internals shared by the flows
 
@@ -236,52 +236,33 @@ public final class Broker<Transport: TokenTransport, Mapper: TransportErrorMappe
         }
     }
 
-    /// Caches `record` for `key` when it is active, with a freshly drawn jitter, and returns its token.
-    @discardableResult
-    func remember(_ record: TokenRecord, for key: StoreKey) -> AccessToken {
-        let token = AccessToken(record: record, key: key)
-        guard record.isActive else {
-            cache.remove(key)
-            return token
+    /// Joins or leads the key's single-flight and returns the resulting token.
+    func sharedAcquisition(for key: StoreKey, mode: AcquisitionMode) async throws -> AccessToken {
+        let record = try await flights.run(key, timeout: configuration.totalTimeout) {
+            try await self.leader.acquire(key, mode: mode)
         }
-        let jitter = Double.random(in: 0..<1)
-        let staleAt = configuration.refreshPolicy.staleInstant(of: record, jitterFraction: jitter) ?? .distantFuture
-        cache.store(record, for: key, staleAt: staleAt, expiresAt: record.expiresAt ?? .distantFuture)
-        return token
+        return AccessToken(record: record, key: key)
     }
 
-    /// Runs a store call, timing it and counting failures; any non-``BrokerError`` failure becomes
-    /// ``BrokerError/Code/storeFailed``.
-    func storeCall<T>(_ operation: String, _ key: StoreKey?, _ body: () async throws -> T) async throws -> T {
-        let start = MonotonicTime.now()
-        do {
-            let result = try await body()
-            metrics.storeOperation(operation, nanoseconds: MonotonicTime.nanoseconds(since: start), errorCode: nil)
-            return result
-        } catch let error as BrokerError {
-            metrics.storeOperation(
-                operation, nanoseconds: MonotonicTime.nanoseconds(since: start), errorCode: error.code.description)
-            throw error.adding(provider: provider.id, key: key)
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch {
-            metrics.storeOperation(
-                operation, nanoseconds: MonotonicTime.nanoseconds(since: start), errorCode: "store_failed")
-            throw BrokerError(
-                .storeFailed, "the \(store.kind) store failed: \(type(of: error))", provider: provider.id, key: key,
-                underlying: error)
+    /// Starts a background refresh for a stale key unless one is running.
+    func refreshInBackground(_ key: StoreKey) {
+        flights.launchIfIdle(key) {
+            do {
+                return try await self.leader.acquire(key, mode: .ensureFresh)
+            } catch {
+                self.logger.warning(
+                    "background refresh failed",
+                    metadata: [
+                        "oauth.key": "\(key)", "oauth.provider": "\(self.provider.id)",
+                        "error": "\((error as? BrokerError)?.code.description ?? "other")",
+                    ])
+                throw error
+            }
         }
     }
 
-    /// Reads the record for `key` from the store.
-    func loadRecord(_ key: StoreKey) async throws -> TokenRecord? {
-        try await storeCall("record", key) { try await self.store.record(for: key) }
-    }
-
-    /// Compare-and-swap through the store.
-    func swapRecord(_ key: StoreKey, expecting expected: UInt64, with new: TokenRecord) async throws -> SwapOutcome {
-        try await storeCall("compare_and_swap", key) {
-            try await self.store.compareAndSwap(key, expecting: expected, with: new)
-        }
+    /// Starts a background check of a cached token against the store unless an operation is running for the key.
+    func revalidateInBackground(_ key: StoreKey) {
+        flights.launchIfIdle(key) { try await self.leader.revalidate(key) }
     }
 }

@@ -14,6 +14,8 @@ final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
     private struct Flight {
         var waiters: [UInt64: Waiter] = [:]
         var timers: [UInt64: Task<Void, Never>] = [:]
+        /// Callers waiting only for the operation to end (``runExclusive(_:timeout:operation:joinerResult:)``).
+        var idleWaiters: [UInt64: CheckedContinuation<Bool, Never>] = [:]
     }
 
     private struct State {
@@ -75,6 +77,87 @@ final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         }
     }
 
+    /// Runs `operation` for `key` as the only operation in flight: waits (up to `timeout`) for the current one to
+    /// finish, then leads. Callers that join while it runs get `joinerResult` of its outcome.
+    ///
+    /// For operations that must not overlap a refresh of the same key (revocation). The operation runs in its own
+    /// task, like every leader, so it finishes even if the caller is cancelled.
+    func runExclusive<T: Sendable>(
+        _ key: Key, timeout: Duration, operation: @escaping @Sendable () async throws -> T,
+        joinerResult: @escaping @Sendable (Result<T, any Error>) -> Result<Value, any Error>
+    ) async throws -> T {
+        let giveUp = ContinuousClock.now + timeout
+        while true {
+            let claimed = state.withLock { state -> Bool in
+                guard state.flights[key] == nil else { return false }
+                state.flights[key] = Flight()
+                return true
+            }
+            if claimed {
+                let task = Task {
+                    let result: Result<T, any Error>
+                    do { result = .success(try await operation()) } catch { result = .failure(error) }
+                    self.finish(key: key, with: joinerResult(result))
+                    return try result.get()
+                }
+                return try await task.value
+            }
+            guard ContinuousClock.now < giveUp else {
+                throw BrokerError(
+                    .deadlineExceeded, "gave up waiting for the key's operation in flight after \(timeout)")
+            }
+            try await waitUntilIdle(key, timeout: giveUp - ContinuousClock.now)
+        }
+    }
+
+    /// Waits until no operation is in flight for `key` (or `timeout` passes, or the caller is cancelled), ignoring
+    /// the operation's outcome.
+    private func waitUntilIdle(_ key: Key, timeout: Duration) async throws {
+        let id = state.withLock { state -> UInt64 in
+            state.nextWaiterID &+= 1
+            return state.nextWaiterID
+        }
+        let finished: Bool = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let joined = state.withLock { state -> Bool in
+                    guard state.flights[key] != nil, !Task.isCancelled else { return false }
+                    state.flights[key]!.idleWaiters[id] = continuation
+                    return true
+                }
+                if !joined {
+                    continuation.resume(returning: !Task.isCancelled)
+                    return
+                }
+                let timer = Task {
+                    do { try await Task.sleep(for: timeout) } catch { return }
+                    self.removeIdleWaiter(key: key, id: id)
+                }
+                let armed = state.withLock { state -> Bool in
+                    guard state.flights[key]?.idleWaiters[id] != nil else { return false }
+                    state.flights[key]!.timers[id] = timer
+                    return true
+                }
+                if !armed { timer.cancel() }
+            }
+        } onCancel: {
+            self.removeIdleWaiter(key: key, id: id)
+        }
+        try Task.checkCancellation()
+        if !finished { throw BrokerError(.deadlineExceeded, "gave up waiting for the key's operation in flight") }
+    }
+
+    private func removeIdleWaiter(key: Key, id: UInt64) {
+        let removed = state.withLock { state -> (CheckedContinuation<Bool, Never>?, Task<Void, Never>?) in
+            guard state.flights[key] != nil else { return (nil, nil) }
+            return (
+                state.flights[key]!.idleWaiters.removeValue(forKey: id),
+                state.flights[key]!.timers.removeValue(forKey: id)
+            )
+        }
+        removed.1?.cancel()
+        removed.0?.resume(returning: false)
+    }
+
     /// Starts `operation` for `key` unless one is in flight, without waiting for it.
     /// - Returns: Whether this call started it.
     @discardableResult
@@ -101,6 +184,7 @@ final class SingleFlight<Key: Hashable & Sendable, Value: Sendable>: Sendable {
         guard let flight else { return }
         for timer in flight.timers.values { timer.cancel() }
         for waiter in flight.waiters.values { waiter.resume(with: result) }
+        for waiter in flight.idleWaiters.values { waiter.resume(returning: true) }
     }
 
     private func armTimer(key: Key, waiter id: UInt64, timeout: Duration) {

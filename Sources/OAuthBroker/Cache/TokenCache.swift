@@ -24,11 +24,20 @@ import Synchronization
 /// and (usually) one probe compared by identity, one comparison of two `Date`s and one retain of a CPU-local
 /// object.
 final class TokenCache: Sendable {
-    /// A cached token and its stale and expiry instants.
+    /// A cached token and its instants: the hit path serves it until `freshUntil`, the earlier of `staleAt` (the
+    /// refresh policy's stale instant) and the next check against the store (the revalidation interval).
     struct Entry: Sendable {
         let token: AccessToken
+        let freshUntil: Date
         let staleAt: Date
         let expiresAt: Date
+
+        init(token: AccessToken, freshUntil: Date? = nil, staleAt: Date, expiresAt: Date) {
+            self.token = token
+            self.freshUntil = freshUntil.map { min($0, staleAt) } ?? staleAt
+            self.staleAt = staleAt
+            self.expiresAt = expiresAt
+        }
     }
 
     /// A master entry: the token, and the record it came from stripped of everything but what an ``AccessToken``
@@ -115,7 +124,7 @@ final class TokenCache: Sendable {
                 return copy
             }
         }
-        guard let entry, now < entry.staleAt else { return nil }
+        guard let entry, now < entry.freshUntil else { return nil }
         return entry.token
     }
 
@@ -130,7 +139,7 @@ final class TokenCache: Sendable {
                 return entry
             }
         }
-        guard let entry, now < entry.staleAt else { return nil }
+        guard let entry, now < entry.freshUntil else { return nil }
         return entry.token
     }
 
@@ -138,8 +147,8 @@ final class TokenCache: Sendable {
     private func makeReplica(of key: StoreKey) -> Entry? {
         guard let master = shard(for: key).items.withLock({ $0[key]?.master }) else { return nil }
         return Entry(
-            token: AccessToken(record: master.source, key: key), staleAt: master.entry.staleAt,
-            expiresAt: master.entry.expiresAt)
+            token: AccessToken(record: master.source, key: key), freshUntil: master.entry.freshUntil,
+            staleAt: master.entry.staleAt, expiresAt: master.entry.expiresAt)
     }
 
     // MARK: - Master table
@@ -152,13 +161,16 @@ final class TokenCache: Sendable {
     /// Caches `record`'s token for `key` unless the cache already holds a newer version, and returns the token
     /// now cached (or the one made from `record` when a newer one wins).
     @discardableResult
-    func store(_ record: TokenRecord, for key: StoreKey, staleAt: Date, expiresAt: Date) -> AccessToken {
+    func store(_ record: TokenRecord, for key: StoreKey, freshUntil: Date? = nil, staleAt: Date, expiresAt: Date)
+        -> AccessToken
+    {
         var source = record
         source.refreshToken = nil
         source.idToken = nil
         source.extraFields = [:]
         let token = AccessToken(record: source, key: key)
-        let master = MasterEntry(entry: Entry(token: token, staleAt: staleAt, expiresAt: expiresAt), source: source)
+        let master = MasterEntry(
+            entry: Entry(token: token, freshUntil: freshUntil, staleAt: staleAt, expiresAt: expiresAt), source: source)
         let (stored, cell) = shard(for: key).items.withLock { items -> (Bool, Cell?) in
             var item = items[key] ?? Item()
             if let current = item.master, current.entry.token.version > record.version { return (false, nil) }
@@ -168,6 +180,22 @@ final class TokenCache: Sendable {
         }
         if stored { clearReplicas(of: key, cell: cell) }
         return token
+    }
+
+    /// Moves `key`'s ``Entry/freshUntil`` to `instant` (never past its stale instant), keeping its token: the next
+    /// check against the store is postponed (the last one failed).
+    func postpone(_ key: StoreKey, until instant: Date) {
+        let (changed, cell) = shard(for: key).items.withLock { items -> (Bool, Cell?) in
+            guard var item = items[key], let master = item.master else { return (false, nil) }
+            let entry = master.entry
+            item.master = MasterEntry(
+                entry: Entry(
+                    token: entry.token, freshUntil: instant, staleAt: entry.staleAt, expiresAt: entry.expiresAt),
+                source: master.source)
+            items[key] = item
+            return (true, item.cell)
+        }
+        if changed { clearReplicas(of: key, cell: cell) }
     }
 
     /// Drops `key`'s token.

@@ -66,7 +66,9 @@ public struct TokenHandle: Sendable {
     /// - Returns: The token, or `nil` when nothing fresh is cached (call ``accessToken()`` then).
     public func cachedAccessToken() -> AccessToken? {
         let core = self.core
-        guard let token = core.cache.freshToken(in: core.cell) else { return nil }
+        guard let token = core.cache.freshToken(in: core.cell) else {
+            return core.source.tokenDueForCheck(core.cell.key)
+        }
         core.metrics.recordCacheHit()
         return token
     }
@@ -81,6 +83,8 @@ public struct TokenHandle: Sendable {
 /// What a ``TokenHandle`` falls back to on a miss.
 protocol TokenSource: Sendable {
     func accessToken(for key: StoreKey) async throws -> AccessToken
+    /// A fresh token whose check against the store is due, served while the check runs.
+    func tokenDueForCheck(_ key: StoreKey) -> AccessToken?
 }
 
 extension Broker: TokenSource {
