@@ -218,12 +218,39 @@ final class MockServerEngine: Sendable {
             return .respond(process(request, route: route), bodyDelay: nil)
         case .respond(let status, let headers, let body)?:
             return .respond(MockHTTPResponse(status: status, headers: headers, body: body), bodyDelay: nil)
+        case .processThenRespond(let status, let headers, let body)?:
+            _ = process(request, route: route)
+            return .respond(MockHTTPResponse(status: status, headers: headers, body: body), bodyDelay: nil)
+        case .alterFields(let changes)?:
+            return .respond(Self.altering(process(request, route: route), changes), bodyDelay: nil)
         case .slowBody(let delay)?:
             return .respond(process(request, route: route), bodyDelay: delay)
         case .dropConnection(let afterProcessing)?:
             if afterProcessing { _ = process(request, route: route) }
             return .drop
         }
+    }
+
+    /// `response` with the fields of its JSON object replaced, added or removed (`nil`), if it is a 2xx response
+    /// whose body is a JSON object; otherwise `response` unchanged.
+    static func altering(
+        _ response: MockHTTPResponse, _ changes: [String: MockAuthorizationServer.JSONLiteral?]
+    ) -> MockHTTPResponse {
+        guard (200..<300).contains(response.status),
+            let object = try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]
+        else { return response }
+        var fields: [String: MockAuthorizationServer.JSONLiteral] = [:]
+        for (name, value) in object {
+            guard
+                let data = try? JSONSerialization.data(
+                    withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys])
+            else { continue }
+            fields[name] = .raw(String(decoding: data, as: UTF8.self))
+        }
+        for (name, change) in changes { fields[name] = change }
+        var altered = response
+        altered.body = Array(MockAuthorizationServer.JSONLiteral.object(fields).text.utf8)
+        return altered
     }
 
     /// Answers a request to `route` as a correct server would.

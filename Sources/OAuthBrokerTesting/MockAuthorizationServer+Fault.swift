@@ -35,15 +35,21 @@ extension MockAuthorizationServer {
     /// by the next request to that endpoint.
     ///
     /// Faults that only answer (``tooManyRequests(retryAfter:)``, ``internalServerError``, ``malformedJSON``…)
-    /// do not process the request: no token is issued or rotated. ``slowBody(delay:)``, ``slowResponse(delay:)``
-    /// and ``dropConnectionAfterProcessing`` process it normally first, which simulates a response lost after the
-    /// server acted (a rotated refresh token the client never sees).
+    /// do not process the request: no token is issued or rotated. ``slowBody(delay:)``, ``slowResponse(delay:)``,
+    /// ``dropConnectionAfterProcessing``, ``badGatewayAfterProcessing``, ``gatewayTimeoutAfterProcessing``,
+    /// ``respondAfterProcessing(status:)`` and ``afterProcessing(_:)`` process it normally first, which simulates a
+    /// response lost after the server acted (a rotated refresh token the client never sees).
+    /// ``alteringResponseFields(_:)`` processes it and sends the real response with some JSON fields changed.
     public struct Fault: Sendable, CustomStringConvertible {
         enum Kind: Sendable {
             case respond(status: Int, headers: [(String, String)], body: [UInt8])
+            /// Process the request, then send this response instead of the real one.
+            case processThenRespond(status: Int, headers: [(String, String)], body: [UInt8])
             case slowBody(Duration)
             case slowResponse(Duration)
             case dropConnection(afterProcessing: Bool)
+            /// Process the request, then send its 2xx JSON object with these fields replaced, added or removed.
+            case alterFields([String: JSONLiteral?])
         }
 
         let kind: Kind

@@ -21,10 +21,23 @@ extension MockAuthorizationServer {
         public internal(set) var connectionsAccepted = 0
         /// Access tokens issued (by any grant or by ``MockAuthorizationServer/issueGrant(clientID:scopes:subject:)``).
         public internal(set) var accessTokensIssued = 0
+        /// Successful `refresh_token` grants: requests for which the server issued new tokens, whether or not the
+        /// response reached the client (under ``Fault/badGatewayAfterProcessing`` or
+        /// ``Fault/dropConnectionAfterProcessing`` it did not). Compare with `requests(grant: .refreshToken)`, which
+        /// also counts requests that were refused or answered by a fault without being processed.
+        public internal(set) var refreshGrantsSucceeded = 0
         /// Refresh-token rotations: successful `refresh_token` grants that retired the presented refresh token.
+        /// Equal to ``refreshGrantsSucceeded`` while ``Configuration/rotatesRefreshTokens`` is on, zero otherwise.
         public internal(set) var refreshTokenRotations = 0
-        /// Grant families revoked because an already-rotated refresh token was presented.
+        /// Presentations of an already-rotated refresh token of a family that was not yet revoked, each answered
+        /// with `invalid_grant`, whether or not ``Configuration/revokesFamilyOnReuse`` then revoked the family.
+        public internal(set) var refreshTokenReuses = 0
+        /// Grant families revoked because an already-rotated refresh token was presented (only while
+        /// ``Configuration/revokesFamilyOnReuse`` is on).
         public internal(set) var familiesRevokedByReuseDetection = 0
+        /// Successful `authorization_code` grants: codes exchanged for tokens, whether or not the response reached
+        /// the client.
+        public internal(set) var authorizationCodesExchanged = 0
         /// Authorization codes presented a second time.
         public internal(set) var authorizationCodeReplays = 0
         /// Tokens revoked through the revocation endpoint (unknown tokens are not counted).

@@ -54,12 +54,43 @@ extension MockAuthorizationServer {
     @discardableResult
     public func revokeFamily(of token: Secret) -> Bool {
         engine.state.withLock { state in
-            let value = token.revealedValue
-            guard let family = state.accessTokens[value]?.familyID ?? state.refreshTokens[value]?.familyID else {
-                return false
-            }
+            guard let family = engine.familyID(of: token.revealedValue, in: state) else { return false }
             engine.revokeFamily(family, in: &state)
             return true
+        }
+    }
+
+    /// Whether the grant family of `token` is still alive: not revoked by reuse detection, a code replay, the
+    /// revocation endpoint or ``revokeFamily(of:)``.
+    ///
+    /// Use it to assert that a fault cost no grant: after a refresh whose response was lost,
+    /// `isFamilyActive(of: oldRefreshToken)` stays `true` until the old token is presented again.
+    ///
+    /// - Parameter token: Any access or refresh token of the family, also one rotated away or expired.
+    /// - Returns: `true` if the family is known and not revoked; `false` for a token this server never issued.
+    public func isFamilyActive(of token: Secret) -> Bool {
+        engine.state.withLock { state in
+            guard let id = engine.familyID(of: token.revealedValue, in: state), let family = state.families[id]
+            else { return false }
+            return !family.isRevoked
+        }
+    }
+
+    /// The refresh token of `token`'s family that the token endpoint would accept now: after a rotation whose
+    /// response was lost (``Fault/badGatewayAfterProcessing``), the one the client never saw.
+    ///
+    /// Use it to assert what a broker stored: `store.record(for: key)?.refreshToken ==
+    /// server.activeRefreshToken(inFamilyOf: grant.refreshToken)`.
+    ///
+    /// - Parameter token: Any access or refresh token of the family, also one rotated away or expired.
+    /// - Returns: The active refresh token, or `nil` if the token is unknown, the family is revoked, or its latest
+    ///   refresh token expired (or the family never had one).
+    public func activeRefreshToken(inFamilyOf token: Secret) -> Secret? {
+        let now = engine.now
+        return engine.state.withLock { state in
+            guard let id = engine.familyID(of: token.revealedValue, in: state), let family = state.families[id]
+            else { return nil }
+            return family.refreshTokens.last { engine.isActive(refreshToken: $0, now: now, in: state) }.map(Secret.init)
         }
     }
 

@@ -127,6 +127,7 @@ extension MockServerEngine {
             withRefreshToken: configuration.issuesRefreshTokenForAuthorizationCode, now: now, in: &state)
         record.familyID = issued.familyID
         state.codes[code] = record
+        state.statistics.authorizationCodesExchanged += 1
         return tokenResponse(issued, scopes: record.scopes)
     }
 
@@ -147,6 +148,7 @@ extension MockServerEngine {
             throw OAuthFailure.invalidGrant("the refresh token expired")
         }
         if record.isRotated {
+            state.statistics.refreshTokenReuses += 1
             if configuration.revokesFamilyOnReuse {
                 revokeFamily(record.familyID, in: &state)
                 state.statistics.familiesRevokedByReuseDetection += 1
@@ -169,6 +171,7 @@ extension MockServerEngine {
             newRefreshToken = addRefreshToken(family: record.familyID, now: now, in: &state)
         }
         let access = addAccessToken(family: record.familyID, scopes: scopes, now: now, in: &state)
+        state.statistics.refreshGrantsSucceeded += 1
         return tokenResponse(
             Issued(familyID: record.familyID, accessToken: access, refreshToken: newRefreshToken), scopes: scopes)
     }
@@ -244,5 +247,10 @@ extension MockServerEngine {
             let family = state.families[record.familyID], !family.isRevoked
         else { return false }
         return record.expiresAt.map { now < $0 } ?? true
+    }
+
+    /// The family of `token`, an access or refresh token (current, rotated away or expired), or `nil`.
+    func familyID(of token: String, in state: State) -> Int? {
+        state.accessTokens[token]?.familyID ?? state.refreshTokens[token]?.familyID
     }
 }

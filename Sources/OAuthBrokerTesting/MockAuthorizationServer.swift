@@ -19,8 +19,10 @@ import Synchronization
 /// authenticate (see ``endpoint(_:tenant:)``).
 ///
 /// Tests script failures per endpoint with ``enqueue(_:for:)`` (429, 503, HTML 500, malformed JSON, a slow body,
-/// a dropped connection, a redirect, an oversized body, any response), seed grants with
-/// ``issueGrant(clientID:scopes:subject:)``, and read counters from ``statistics``.
+/// a dropped connection, a redirect, an oversized body, any response; a 502 or 504 after the request was
+/// processed; a real token response with odd fields), seed grants with ``issueGrant(clientID:scopes:subject:)``,
+/// read counters from ``statistics``, and check grants with ``isActive(refreshToken:)``,
+/// ``isFamilyActive(of:)`` and ``activeRefreshToken(inFamilyOf:)``.
 ///
 /// ```swift
 /// let server = try await MockAuthorizationServer.start()
