@@ -29,7 +29,7 @@ struct StoreOptions: ParsableArguments {
 }
 
 /// `--provider FILE --store URL`: a provider file and a store. `authorize` needs only these; the commands that
-/// talk to the provider take ``BrokerOptions``.
+/// talk to the provider take ``BrokerOptions``, which adds ``TimeoutOptions``.
 struct ProviderStoreOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The provider file (JSON).", valueName: "file"))
     var provider: String
@@ -50,13 +50,17 @@ struct ProviderStoreOptions: ParsableArguments {
     }
 }
 
-/// What every command that talks to a provider needs.
+/// `--provider FILE --store URL` and the timeouts: what every command that talks to a provider needs.
 struct BrokerOptions: ParsableArguments {
     @OptionGroup var providerStoreOptions: ProviderStoreOptions
 
-    /// Loads the provider file, opens the store, and makes a broker over them.
+    @OptionGroup var timeoutOptions: TimeoutOptions
+
+    /// Applies the timeouts, then loads the provider file, opens the store, and makes a broker over them.
     func makeContext() async throws -> BrokerContext {
-        try await providerStoreOptions.makeContext()
+        var configuration = BrokerConfiguration()
+        try timeoutOptions.apply(to: &configuration)
+        return try await providerStoreOptions.makeContext(configuration: configuration)
     }
 }
 
