@@ -14,14 +14,15 @@ struct AuthorizeCommand: AsyncParsableCommand {
             lives in the store, so use file:, sqlite: or redis:// (memory: forgets it when this command exits).
             """)
 
-    @OptionGroup var brokerOptions: BrokerOptions
+    // No timeouts: starting an authorization only writes a session to the store; nothing goes to the provider.
+    @OptionGroup var providerStoreOptions: ProviderStoreOptions
     @OptionGroup var keyOptions: KeyOptions
 
     @Option(help: "The registered redirect URI; by default redirect_uri from the provider file.")
     var redirectURI: String?
 
     func run() async throws {
-        let context = try await brokerOptions.makeContext()
+        let context = try await providerStoreOptions.makeContext()
         let key = try keyOptions.key(for: context.broker)
         guard let redirectURI = redirectURI ?? context.providerFile.redirectURI else {
             throw BrokerError(

@@ -8,7 +8,9 @@ struct OAuthBrokerCommand: AsyncParsableCommand {
         abstract: "Get, refresh, revoke and list OAuth 2.0 tokens kept in a shared store.",
         discussion: """
             --provider FILE is a JSON provider file (see README.md, "Command-line tool"); string values may be \
-            ${env:NAME}. --store URL is memory:, file:PATH, sqlite:PATH or redis://[user:pass@]host:port[/db].
+            ${env:NAME}. --store URL is memory:, file:PATH, sqlite:PATH or redis://[user:pass@]host:port[/db]. \
+            Timeouts (--request-timeout, --total-timeout, --lease-ttl, --store-write-timeout) are seconds written \
+            5 or 0.25: digits, optionally a point and up to 3 more; no sign, no exponent; at most 86400.
 
             Exit status: 0 success; 1 other failure; 2 usage or configuration error (bad flag, provider file or \
             store URL; invalid_client, unauthorized_client, unsupported_grant_type, invalid_scope); 3 a user must \

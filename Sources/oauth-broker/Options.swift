@@ -28,22 +28,39 @@ struct StoreOptions: ParsableArguments {
     }
 }
 
-/// `--provider FILE --store URL`: what every command that talks to a provider needs.
-struct BrokerOptions: ParsableArguments {
+/// `--provider FILE --store URL`: a provider file and a store. `authorize` needs only these; the commands that
+/// talk to the provider take ``BrokerOptions``, which adds ``TimeoutOptions``.
+struct ProviderStoreOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The provider file (JSON).", valueName: "file"))
     var provider: String
 
     @OptionGroup var storeOptions: StoreOptions
 
-    /// Loads the provider file, opens the store, and makes a broker with the curl transport.
-    func makeContext() async throws -> BrokerContext {
-        let file = try ProviderFile.load(path: provider)
-        let (url, store) = try await storeOptions.open()
-        var configuration = BrokerConfiguration()
+    /// Checks `configuration`, then loads the provider file, opens the store, and makes a broker with the curl
+    /// transport. A bad configuration fails before any file or store is opened.
+    func makeContext(configuration: BrokerConfiguration = BrokerConfiguration()) async throws -> BrokerContext {
+        var configuration = configuration
         // One command, one answer: a stale token is refreshed before it is printed, not in the background.
         configuration.staleTokenBehavior = .waitForRefresh
+        try configuration.validate()
+        let file = try ProviderFile.load(path: provider)
+        let (url, store) = try await storeOptions.open()
         let broker = try Broker(provider: file.descriptor, store: store, configuration: configuration)
         return BrokerContext(providerFile: file, storeURL: url, broker: broker)
+    }
+}
+
+/// `--provider FILE --store URL` and the timeouts: what every command that talks to a provider needs.
+struct BrokerOptions: ParsableArguments {
+    @OptionGroup var providerStoreOptions: ProviderStoreOptions
+
+    @OptionGroup var timeoutOptions: TimeoutOptions
+
+    /// Applies the timeouts, then loads the provider file, opens the store, and makes a broker over them.
+    func makeContext() async throws -> BrokerContext {
+        var configuration = BrokerConfiguration()
+        try timeoutOptions.apply(to: &configuration)
+        return try await providerStoreOptions.makeContext(configuration: configuration)
     }
 }
 
