@@ -18,7 +18,8 @@
 // token      Prints `ready`, waits (at most 60 s) until --go-file exists, then asks a Broker (libcurl transport,
 //             the given store) for the access token of (--provider-id, T, P, --scope) and prints `token <value>`.
 //             Options: --store URL --token-endpoint URL --client-id ID --client-secret S --tenant T
-//             [--principal P] [--scope "a b"] [--provider-id ID] [--go-file PATH]. Exit 7 on a broker error.
+//             [--principal P] [--scope "a b"] [--provider-id ID] [--go-file PATH] [--lease-ttl-ms N].
+//             Exit 7 on a broker error.
 // lease-hold  Takes the lease once with the given time-to-live; prints `acquired` (then waits, at most 120 s,
 //             to be killed) or `refused` (exit 3).
 //
@@ -204,7 +205,11 @@ func token(_ arguments: Arguments) async throws {
         id: ProviderID(arguments.options["provider-id"] ?? "test-helper"), tokenEndpoint: endpoint,
         clientID: try arguments.string("client-id"), clientSecret: Secret(try arguments.string("client-secret")),
         grants: [.refreshToken, .clientCredentials], allowsInsecureLoopback: true)
-    let broker = try Broker(provider: provider, store: store)
+    var configuration = BrokerConfiguration()
+    if let ttl = arguments.options["lease-ttl-ms"].flatMap(Int64.init) {
+        configuration.leaseTimeToLive = .milliseconds(ttl)
+    }
+    let broker = try Broker(provider: provider, store: store, configuration: configuration)
     let key = StoreKey(
         provider: provider.id, tenant: try TenantID(try arguments.string("tenant")),
         principal: try PrincipalID(arguments.options["principal"] ?? "user"),

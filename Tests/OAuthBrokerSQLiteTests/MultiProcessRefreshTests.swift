@@ -47,7 +47,24 @@ struct MultiProcessRefreshTests {
         }
     }
 
-    static func runHerd(storeURL: String, directory: String) async throws {
+    @Test(
+        "processes whose provider answers later than the lease's time-to-live still refresh once (lease keep-alive)",
+        arguments: ["file", "sqlite"])
+    func providerSlowerThanLease(_ backend: String) async throws {
+        try await withTemporaryDirectory { directory in
+            try await Self.runHerd(
+                storeURL: Self.storeURL(backend, directory: directory), directory: directory, processCount: 3,
+                leaseTTL: .milliseconds(400), slowFirstResponse: .milliseconds(2500))
+        }
+    }
+
+    /// Runs `processCount` helpers against one expired record. With `slowFirstResponse`, the mock processes the
+    /// first refresh at once (rotating the token) and answers only after that delay; with `leaseTTL`, the helpers'
+    /// refresh leases live that long unless renewed.
+    static func runHerd(
+        storeURL: String, directory: String, processCount: Int = processCount, leaseTTL: Duration? = nil,
+        slowFirstResponse: Duration? = nil
+    ) async throws {
         var configuration = MockAuthorizationServer.Configuration()
         configuration.rotatesRefreshTokens = true
         configuration.revokesFamilyOnReuse = true
@@ -65,16 +82,18 @@ struct MultiProcessRefreshTests {
                 Issue.record("the store already held the key")
                 return
             }
+            if let slowFirstResponse { server.enqueue(.slowResponse(delay: slowFirstResponse)) }
             let goFile = directory + "/go"
             let helper = try TestExecutable.path("oauth-broker-test-helper")
+            var arguments = [
+                "token", "--store", storeURL, "--token-endpoint", server.tokenEndpoint.absoluteString,
+                "--client-id", clientID, "--client-secret", clientSecret, "--tenant", "herd", "--go-file", goFile,
+            ]
+            if let leaseTTL {
+                arguments += ["--lease-ttl-ms", String(Int64(leaseTTL.timeInterval * 1000))]
+            }
             let children = try (0..<processCount).map { _ in
-                try ChildProcess(
-                    executable: helper,
-                    arguments: [
-                        "token", "--store", storeURL, "--token-endpoint", server.tokenEndpoint.absoluteString,
-                        "--client-id", clientID, "--client-secret", clientSecret, "--tenant", "herd",
-                        "--go-file", goFile,
-                    ])
+                try ChildProcess(executable: helper, arguments: arguments)
             }
             // Wait until every process is ready, then release them at once.
             for child in children {

@@ -108,7 +108,8 @@ final class RecordWriter: Sendable {
         _ new: TokenRecord, for key: StoreKey, replacing existing: TokenRecord?, policy: ConflictPolicy,
         recreatesMissing: Bool, lease: HeldLease?, budget: Duration
     ) async throws -> (TokenRecord, adopted: Bool) {
-        let budgetEnd = ContinuousClock.now + budget
+        let clock = configuration.clock
+        let budgetEnd = clock.now().addingTimeInterval(budget.timeInterval)
         var expected = existing
         var backoff = Duration.milliseconds(25)
         var races = 0
@@ -167,10 +168,10 @@ final class RecordWriter: Sendable {
                         metadata: ["oauth.key": "\(key)", "oauth.provider": "\(provider)", "error": "\(error.code)"])
                 }
                 let delay = backoff * Double.random(in: 0.5...1.0)
-                guard ContinuousClock.now + delay < budgetEnd else {
+                guard clock.now().addingTimeInterval(delay.timeInterval) < budgetEnd else {
                     throw WriteFailure(record: candidate, expected: expected, error: error)
                 }
-                try await Task.sleep(for: delay)
+                try await clock.sleep(delay)
                 backoff = min(backoff * 2, .seconds(1))
                 // Rule 2: find out whether the failed attempt was stored after all.
                 if let current = try? await store.record(for: key) {

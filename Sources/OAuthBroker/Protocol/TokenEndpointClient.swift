@@ -182,7 +182,9 @@ struct TokenEndpointClient<Transport: TokenTransport, Mapper: TransportErrorMapp
                     delay = backoff * Double.random(in: 0.5...1.0)
                     backoff = min(backoff * 2, retry.maximumBackoff)
                 }
-                guard clock.now().addingTimeInterval(delay.timeInterval) < deadline else { throw error }
+                // A one-time grant must still have its minimum time left after the wait, or it is not retried.
+                let needed = delay + (minimumLeft ?? .zero)
+                guard clock.now().addingTimeInterval(needed.timeInterval) < deadline else { throw error }
                 logger.debug(
                     "retrying token request",
                     metadata: [
