@@ -54,7 +54,7 @@ struct MultiProcessRefreshTests {
         try await withTemporaryDirectory { directory in
             try await Self.runHerd(
                 storeURL: Self.storeURL(backend, directory: directory), directory: directory, processCount: 3,
-                leaseTTL: .milliseconds(400), slowFirstResponse: .milliseconds(2500))
+                leaseTTL: .seconds(1), slowFirstResponse: .seconds(3))
         }
     }
 
