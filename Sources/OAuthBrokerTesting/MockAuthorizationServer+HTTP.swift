@@ -5,7 +5,7 @@ import NIOHTTP1
 ///
 /// One instance per connection, confined to the connection's event loop. Responses are written as head, body and
 /// end followed by a single flush, which NIO sends with one `writev`; with `TCP_NODELAY` set on the socket a
-/// keep-alive client is never held up by Nagle's algorithm and delayed ACKs (platform.md, pitfall 9).
+/// keep-alive client is never held up by Nagle's algorithm and delayed ACKs.
 final class MockHTTPHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart

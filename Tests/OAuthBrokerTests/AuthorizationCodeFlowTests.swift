@@ -69,6 +69,26 @@ import Testing
         #expect(transport.requestCount == 1)
     }
 
+    @Test("requiresPKCE false sends no code_challenge and no code_verifier; true (the default) sends both")
+    func pkceCanBeTurnedOff() async throws {
+        for requiresPKCE in [false, true] {
+            let provider = try ProviderDescriptor(
+                id: Fixtures.providerID, tokenEndpoint: URL(string: "https://idp.example.com/oauth/token")!,
+                clientID: "client-1", clientSecret: Secret("s3cr3t-client"),
+                grants: [.authorizationCode, .refreshToken],
+                authorizationEndpoint: URL(string: "https://idp.example.com/oauth/authorize")!,
+                requiresPKCE: requiresPKCE)
+            let transport = FakeTransport()
+            let broker = Fixtures.broker(provider: provider, transport: transport)
+            let request = try await broker.startAuthorization(for: Fixtures.key(), redirectURI: Self.redirect)
+            let query = Self.query(of: request.url)
+            #expect((query["code_challenge"] != nil) == requiresPKCE)
+            #expect((query["code_challenge_method"] != nil) == requiresPKCE)
+            _ = try await broker.completeAuthorization(callbackURL: Self.callback(state: try #require(query["state"])))
+            #expect((transport.requests.first?.field("code_verifier") != nil) == requiresPKCE)
+        }
+    }
+
     @Test func forgedStateIsRejectedWithoutARequest() async throws {
         let transport = FakeTransport()
         let broker = Fixtures.broker(transport: transport)

@@ -5,7 +5,7 @@ import Dispatch
 /// An actor whose `unownedExecutor` is one of these runs its methods on a Dispatch worker thread, never on
 /// Swift's cooperative pool, so it may make blocking calls (file locks, `fsync`, `sqlite3_step` waiting on a
 /// busy timeout, a Redis round trip) without starving other tasks. Actor isolation then is the confinement of
-/// the blocking resource. Linux's libdispatch has no `DispatchSerialQueue`, hence this type (platform notes §4).
+/// the blocking resource. Linux's libdispatch has no `DispatchSerialQueue`, hence this type.
 ///
 /// Design operations as one hop per logical operation: a hop costs tens of microseconds.
 package final class DispatchQueueExecutor: SerialExecutor, @unchecked Sendable {
