@@ -142,7 +142,8 @@ final class AcquisitionLeader<Transport: TokenTransport, Mapper: TransportErrorM
     /// the key is never refreshed from the older stored record while it is pending.
     private func pendingRecord(for key: StoreKey) async throws -> TokenRecord? {
         guard writer.pendingRecord(for: key) != nil else { return nil }
-        _ = await writer.flush(key)
+        // One attempt: the background task goes on retrying; a caller should not wait out a whole budget.
+        _ = await writer.flush(key, budget: .zero)
         guard let held = writer.pendingRecord(for: key) else { return nil }
         try requireActive(held, key: key)
         if !held.isExpired(at: configuration.clock.now()) { return held }

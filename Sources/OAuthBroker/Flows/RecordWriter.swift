@@ -205,15 +205,17 @@ final class RecordWriter: Sendable {
         lease?.detach()
     }
 
-    /// Tries once (within one store-write budget) to store `key`'s pending write. Returns whether the key has no
-    /// pending write any more (stored, adopted, or refused for good).
+    /// Tries to store `key`'s pending write, retrying transient failures within `budget` (by default one
+    /// store-write budget; `.zero` makes one attempt). Returns whether the key has no pending write any more
+    /// (stored, adopted, or refused for good).
     @discardableResult
-    func flush(_ key: StoreKey) async -> Bool {
+    func flush(_ key: StoreKey, budget: Duration? = nil) async -> Bool {
         guard let entry = pending.withLock({ $0[key] }) else { return true }
         do {
             let (stored, _) = try await write(
                 entry.record, for: key, replacing: entry.replacing, policy: entry.policy,
-                recreatesMissing: entry.recreatesMissing, lease: entry.lease, budget: configuration.storeWriteTimeout)
+                recreatesMissing: entry.recreatesMissing, lease: entry.lease,
+                budget: budget ?? configuration.storeWriteTimeout)
             remember(stored, key)
             logger.notice(
                 "a token held in memory was stored", metadata: ["oauth.key": "\(key)", "oauth.provider": "\(provider)"])
