@@ -27,6 +27,45 @@ extension MockAuthorizationServer {
             expiresIn: .seconds(lifetime), expiresAt: now.addingTimeInterval(TimeInterval(lifetime)), scopes: scopes)
     }
 
+    /// Issues a grant for `clientID` (``issueGrant(clientID:scopes:subject:)``) and inserts it into `store` under
+    /// `key` as a record whose access token expired an hour ago, so that the next token request for `key` is a
+    /// refresh with the grant's refresh token.
+    ///
+    /// - Returns: The issued grant (its tokens are the ones stored).
+    /// - Throws: ``BrokerError`` when the client is not registered or the store already holds `key`.
+    @discardableResult
+    public func seedExpiredGrant(clientID: String, in store: some BrokerStore, for key: StoreKey) async throws
+        -> IssuedGrant
+    {
+        let grant = try issueGrant(clientID: clientID, scopes: key.scopes)
+        let issued = Date().addingTimeInterval(-7200)
+        let record = TokenRecord(
+            accessToken: grant.accessToken, refreshToken: grant.refreshToken, scopes: key.scopes, issuedAt: issued,
+            expiresAt: issued.addingTimeInterval(3600), version: TokenRecord.initialVersion(at: issued))
+        guard case .inserted = try await store.insert(record, for: key) else {
+            throw BrokerError(.invalidInput, "the store already holds a record for the key", key: key)
+        }
+        return grant
+    }
+
+    /// A provider registration for this server's endpoints (loopback `http` allowed), for brokers under test.
+    ///
+    /// - Parameters:
+    ///   - id: The provider id.
+    ///   - clientID: A client registered with ``registerClient(id:secret:tenant:redirectURIs:authenticationMethods:)``.
+    ///   - clientSecret: Its secret, sent with `client_secret_basic`.
+    ///   - grants: The grants the broker may use.
+    /// - Throws: ``BrokerError`` from ``OAuthBroker/ProviderDescriptor`` validation.
+    public func providerDescriptor(
+        id: ProviderID, clientID: String, clientSecret: Secret,
+        grants: Set<ProviderDescriptor.Grant> = [.refreshToken, .clientCredentials, .authorizationCode]
+    ) throws -> ProviderDescriptor {
+        try ProviderDescriptor(
+            id: id, tokenEndpoint: tokenEndpoint, clientID: clientID, clientSecret: clientSecret, grants: grants,
+            authorizationEndpoint: authorizationEndpoint, revocationEndpoint: revocationEndpoint,
+            introspectionEndpoint: introspectionEndpoint, allowsInsecureLoopback: true)
+    }
+
     /// Whether `accessToken` was issued by this server and is neither expired (by ``Configuration/clock``) nor
     /// revoked (directly, or with its family).
     ///

@@ -27,17 +27,11 @@ struct RedisRotationFaultTests {
         configuration.revokesFamilyOnReuse = true
         try await MockAuthorizationServer.withRunningServer(configuration: configuration) { server in
             server.registerClient(id: "redis-client", secret: Secret("redis-secret"))
-            let grant = try server.issueGrant(clientID: "redis-client")
             let key = try StoreKey(provider: "mock", tenant: "t", principal: "u")
-            let issued = Date().addingTimeInterval(-7200)
-            _ = try await store.insert(
-                TokenRecord(
-                    accessToken: grant.accessToken, refreshToken: grant.refreshToken, issuedAt: issued,
-                    expiresAt: issued.addingTimeInterval(3600), version: TokenRecord.initialVersion(at: issued)),
-                for: key)
-            let provider = try ProviderDescriptor(
-                id: ProviderID("mock"), tokenEndpoint: server.tokenEndpoint, clientID: "redis-client",
-                clientSecret: Secret("redis-secret"), grants: [.refreshToken], allowsInsecureLoopback: true)
+            let grant = try await server.seedExpiredGrant(clientID: "redis-client", in: store, for: key)
+            let provider = try server.providerDescriptor(
+                id: ProviderID("mock"), clientID: "redis-client", clientSecret: Secret("redis-secret"),
+                grants: [.refreshToken])
             var brokerConfiguration = BrokerConfiguration()
             brokerConfiguration.storeWriteTimeout = .seconds(20)
             let broker = try Broker(provider: provider, store: store, configuration: brokerConfiguration)

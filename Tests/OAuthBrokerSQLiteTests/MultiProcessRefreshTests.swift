@@ -71,17 +71,9 @@ struct MultiProcessRefreshTests {
         configuration.latency = .milliseconds(50)
         try await MockAuthorizationServer.withRunningServer(configuration: configuration) { server in
             server.registerClient(id: clientID, secret: Secret(clientSecret))
-            let grant = try server.issueGrant(clientID: clientID)
             let key = try StoreKey(provider: "test-helper", tenant: "herd", principal: "user")
             let store = try await StoreURL(storeURL).makeStore()
-            let issued = Date().addingTimeInterval(-7200)
-            let seeded = TokenRecord(
-                accessToken: grant.accessToken, refreshToken: grant.refreshToken, issuedAt: issued,
-                expiresAt: issued.addingTimeInterval(3600), version: TokenRecord.initialVersion(at: issued))
-            guard case .inserted = try await store.insert(seeded, for: key) else {
-                Issue.record("the store already held the key")
-                return
-            }
+            let grant = try await server.seedExpiredGrant(clientID: clientID, in: store, for: key)
             if let slowFirstResponse { server.enqueue(.slowResponse(delay: slowFirstResponse)) }
             let goFile = directory + "/go"
             let helper = try TestExecutable.path("oauth-broker-test-helper")

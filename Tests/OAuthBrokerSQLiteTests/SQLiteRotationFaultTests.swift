@@ -19,19 +19,13 @@ struct SQLiteRotationFaultTests {
             configuration.revokesFamilyOnReuse = true
             try await MockAuthorizationServer.withRunningServer(configuration: configuration) { server in
                 server.registerClient(id: "lock-client", secret: Secret("lock-secret"))
-                let grant = try server.issueGrant(clientID: "lock-client")
                 let path = directory + "/store.sqlite"
                 let store = try await SQLiteStore(configuration: .init(path: path, busyTimeout: .milliseconds(200)))
                 let key = try StoreKey(provider: "mock", tenant: "t", principal: "u")
-                let issued = Date().addingTimeInterval(-7200)
-                _ = try await store.insert(
-                    TokenRecord(
-                        accessToken: grant.accessToken, refreshToken: grant.refreshToken, issuedAt: issued,
-                        expiresAt: issued.addingTimeInterval(3600), version: TokenRecord.initialVersion(at: issued)),
-                    for: key)
-                let provider = try ProviderDescriptor(
-                    id: ProviderID("mock"), tokenEndpoint: server.tokenEndpoint, clientID: "lock-client",
-                    clientSecret: Secret("lock-secret"), grants: [.refreshToken], allowsInsecureLoopback: true)
+                let grant = try await server.seedExpiredGrant(clientID: "lock-client", in: store, for: key)
+                let provider = try server.providerDescriptor(
+                    id: ProviderID("mock"), clientID: "lock-client", clientSecret: Secret("lock-secret"),
+                    grants: [.refreshToken])
                 var brokerConfiguration = BrokerConfiguration()
                 brokerConfiguration.storeWriteTimeout = .seconds(20)
                 let broker = try Broker(provider: provider, store: store, configuration: brokerConfiguration)
