@@ -78,6 +78,7 @@ import Testing
             ("refresh_token", #"true"#, .notAString), ("refresh_token", #"["r"]"#, .notAString),
             ("refresh_token", #""""#, .empty), ("scope", #"7"#, .notAString), ("scope", #"["a","b"]"#, .notAString),
             ("scope", #""bad\"scope""#, .invalidScope), ("scope", #""caf\u00e9""#, .invalidScope),
+            ("scope", #""""#, .invalidScope), ("scope", #""   ""#, .invalidScope), ("id_token", #""""#, .empty),
             ("id_token", #"1"#, .notAString), ("id_token", #"{"alg":"none"}"#, .notAString),
         ] as [(String, String, TokenResponse.Adjustment.Reason)])
     func droppedMinorField(field: String, json: String, reason: TokenResponse.Adjustment.Reason) throws {

@@ -6,7 +6,8 @@ extension TokenResponse {
     /// `"expires_in dropped: not positive"`, `"expires_in clamped: more than maximumExpiresIn"`.
     public struct Adjustment: Sendable, Hashable, CustomStringConvertible {
         /// The field as the response names it (`expires_in`, `scope`, …). An extra field's name is given as is
-        /// when it has at most 64 characters and no control, format or line-separator character; otherwise ``unloggableFieldName``.
+        /// when it has at most 64 characters and no control, format or line-separator character; otherwise
+        /// ``unloggableFieldName``.
         public let field: String
         /// What was done.
         public let action: Action
@@ -30,7 +31,8 @@ extension TokenResponse {
         /// For example `scope dropped: not a valid RFC 6749 scope list`.
         public var description: String { "\(field) \(action): \(reason)" }
 
-        /// `name`, or ``unloggableFieldName`` when it is longer than 64 characters or has a control, format or line-separator character.
+        /// `name`, or ``unloggableFieldName`` when it is longer than 64 characters or has a control, format or
+        /// line-separator character.
         static func loggableName(_ name: String) -> String {
             let printable = name.unicodeScalars.allSatisfy { scalar in
                 switch scalar.properties.generalCategory {

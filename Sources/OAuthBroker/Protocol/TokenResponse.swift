@@ -9,11 +9,11 @@ public import Foundation
 ///
 /// | Field | Wrong value | What happens |
 /// |---|---|---|
-/// | `expires_in` | `0`, negative, not a number, not a whole number, a boolean | dropped: the broker assumes its default lifetime |
+/// | `expires_in` | `0`, negative, not a number, fractional, a boolean | dropped: the default lifetime applies |
 /// | `expires_in` | more than ``maximumExpiresIn`` | clamped to ``maximumExpiresIn`` |
 /// | `refresh_token` | not a string, or empty | dropped: the broker keeps the refresh token it had |
-/// | `scope` | not a string, or outside the RFC 6749 §3.3 grammar | dropped: the broker keeps the requested scopes |
-/// | `id_token` | not a string | dropped |
+/// | `scope` | not a string, empty, or outside the RFC 6749 §3.3 grammar | dropped: the broker keeps its scopes |
+/// | `id_token` | not a string, or empty | dropped |
 /// | any other field | a non-finite number, or nested deeper than ``JSONValue/maximumDepth`` allows | dropped |
 ///
 /// What remains fatal is a response without a usable token: not JSON, not an object, `access_token` missing,
@@ -28,9 +28,9 @@ public struct TokenResponse: Sendable, Hashable {
     public var expiresIn: Duration?
     /// `refresh_token`, when present and usable.
     public var refreshToken: Secret?
-    /// `scope`, when present and valid.
+    /// `scope`, when present and a valid, non-empty scope list.
     public var scope: ScopeSet?
-    /// `id_token` (OpenID Connect), when present and a string.
+    /// `id_token` (OpenID Connect), when present and a non-empty string.
     public var idToken: Secret?
     /// Every other field, verbatim, except those that could not be stored (see ``adjustments``).
     public var extraFields: [String: JSONValue]
@@ -72,9 +72,10 @@ public struct TokenResponse: Sendable, Hashable {
 
     /// Validates an already parsed response body.
     ///
-    /// Use it when the body has been parsed once for other checks too (``ResponseClassifier/oauthError(in:)-(JSONValue)``).
-    /// A body that ``JSONValue/init(parsing:)`` rejects may still be a usable response with one field nested too
-    /// deeply or one out-of-range number; give such a body to ``init(parsing:scopeDelimiter:tokenTypeWhenMissing:)``.
+    /// Use it when the body has been parsed once for other checks too
+    /// (``ResponseClassifier/oauthError(in:)-(JSONValue)``). A body that ``JSONValue/init(parsing:)`` rejects may
+    /// still be a usable response with one field nested too deeply or one out-of-range number; give such a body
+    /// to ``init(parsing:scopeDelimiter:tokenTypeWhenMissing:)``, which parses it with those allowances.
     ///
     /// - Parameters:
     ///   - json: The parsed body.
@@ -158,9 +159,10 @@ public struct TokenResponse: Sendable, Hashable {
         switch take("scope") {
         case nil: break
         case .string(let value)??:
-            do {
-                scope = try ScopeSet(parsing: value, delimiter: scopeDelimiter)
-            } catch {
+            // RFC 6749 §3.3 needs at least one scope-token: an empty list would wipe the scopes the broker had.
+            if let parsed = try? ScopeSet(parsing: value, delimiter: scopeDelimiter), !parsed.isEmpty {
+                scope = parsed
+            } else {
                 drop("scope", .invalidScope)
             }
         case let value?: drop("scope", Self.reasonForNonString(value))
@@ -169,7 +171,8 @@ public struct TokenResponse: Sendable, Hashable {
         idToken = nil
         switch take("id_token") {
         case nil: break
-        case .string(let value)??: idToken = Secret(value)
+        case .string(let value)??:
+            if value.isEmpty { drop("id_token", .empty) } else { idToken = Secret(value) }
         case let value?: drop("id_token", Self.reasonForNonString(value))
         }
 
