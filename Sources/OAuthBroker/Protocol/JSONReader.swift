@@ -69,6 +69,7 @@ struct JSONReader {
                 return (value, [])
             }
             var members: [String: JSONValue] = [:]
+            members.reserveCapacity(16)  // A token response has about ten members: no rehashing while it grows.
             var tooDeep: [String] = []
             try reader.readObject { reader, name in
                 let start = reader.offset
@@ -212,6 +213,7 @@ struct JSONReader {
     mutating func readObjectValue(level: Int) throws -> [String: JSONValue] {
         guard level <= Self.maximumDepth else { throw TooDeep() }
         var members: [String: JSONValue] = [:]
+        if level == 1 { members.reserveCapacity(16) }  // A document's object (a token or error response).
         try readObject { reader, name in members[name] = try reader.readValue(level: level + 1) }
         return members
     }
@@ -268,20 +270,29 @@ struct JSONReader {
     mutating func readString() throws -> String {
         try consume(UInt8(ascii: "\""))
         let start = offset
+        var bits: UInt8 = 0  // Every byte OR-ed together: below 0x80 for ASCII.
         while offset < buffer.count {
             let byte = buffer[offset]
             if byte == UInt8(ascii: "\"") {
-                guard
-                    let text = String(validating: UnsafeBufferPointer(rebasing: buffer[start..<offset]), as: UTF8.self)
-                else { throw Malformed() }
+                let text = try Self.string(UnsafeBufferPointer(rebasing: buffer[start..<offset]), isASCII: bits < 0x80)
                 offset += 1
                 return text
             }
             if byte == UInt8(ascii: "\\") { return try readEscapedString(from: start) }
             guard byte >= 0x20 else { throw Malformed() }
+            bits |= byte
             offset += 1
         }
         throw Malformed()
+    }
+
+    /// `bytes` as a string; ``Malformed`` if they are not valid UTF-8. (`String(validating:as:)` is not
+    /// specialized for UTF-8 and costs several times more; decoding repairs invalid input, so comparing the
+    /// decoded bytes with the input detects it.)
+    private static func string(_ bytes: UnsafeBufferPointer<UInt8>, isASCII: Bool) throws -> String {
+        var text = String(decoding: bytes, as: UTF8.self)
+        guard isASCII || text.withUTF8({ $0.elementsEqual(bytes) }) else { throw Malformed() }
+        return text
     }
 
     /// The slow path of ``readString()``: the string at `start` has an escape at `offset`.
@@ -292,8 +303,7 @@ struct JSONReader {
             offset += 1
             switch byte {
             case UInt8(ascii: "\""):
-                guard let text = String(validating: decoded, as: UTF8.self) else { throw Malformed() }
-                return text
+                return try decoded.withUnsafeBufferPointer { try Self.string($0, isASCII: false) }
             case UInt8(ascii: "\\"):
                 guard offset < buffer.count else { throw Malformed() }
                 let escape = buffer[offset]

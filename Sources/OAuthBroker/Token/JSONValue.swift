@@ -64,9 +64,21 @@ extension JSONValue {
     /// - Parameter bytes: UTF-8 JSON, for example a response body.
     /// - Throws: ``BrokerError`` (``BrokerError/Code/malformedResponse``) when `bytes` is not such JSON or nests
     ///   deeper than ``maximumDepth``. The message never quotes the input.
+    @inlinable
     public init(parsing bytes: some Collection<UInt8>) throws {
+        // Inlined so that a caller's `Data` or `[UInt8]` reaches the parser without generic dispatch.
+        if let value = try bytes.withContiguousStorageIfAvailable({ try Self.parse($0) }) {
+            self = value
+        } else {
+            self = try Array(bytes).withUnsafeBufferPointer { try Self.parse($0) }
+        }
+    }
+
+    /// The parser behind ``init(parsing:)``.
+    @usableFromInline
+    static func parse(_ buffer: UnsafeBufferPointer<UInt8>) throws -> JSONValue {
         do {
-            self = try JSONReader.parse(bytes)
+            return try JSONReader.parse(buffer)
         } catch is JSONReader.TooDeep {
             throw BrokerError(.malformedResponse, "the JSON nests deeper than \(Self.maximumDepth) levels")
         } catch {
