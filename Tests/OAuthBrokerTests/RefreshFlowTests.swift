@@ -205,8 +205,7 @@ import Testing
             FakeTransport.rawResponse(status: 200, contentType: "text/html", body: "<html>login</html>"),
             FakeTransport.rawResponse(status: 200, contentType: "application/json", body: "{\"access_token\":"),
             FakeTransport.jsonResponse(status: 200, object: ["token_type": "Bearer"]),
-            FakeTransport.jsonResponse(
-                status: 200, object: ["access_token": "x", "token_type": "Bearer", "expires_in": -1]),
+            FakeTransport.jsonResponse(status: 200, object: ["access_token": 42, "token_type": "Bearer"]),
             FakeTransport.jsonResponse(status: 200, object: ["access_token": "x"]),
         ])
     func malformedChangesNothing(response: TransportResponse) async throws {

@@ -78,10 +78,15 @@ public protocol StoreCodec: Sendable {
 /// stored under.
 ///
 /// ## Implementation
-/// The codec reads and writes this fixed shape with a small hand-written JSON reader and writer (no `Codable`,
-/// no `JSONSerialization`): decoding a record is a single pass over the bytes. It writes the same bytes
-/// Foundation's `JSONEncoder` (sorted keys, unescaped slashes) wrote for this format, and reads everything that
-/// encoder wrote; members it does not know are skipped, as before.
+/// The codec reads and writes this fixed shape with the core's own JSON reader and writer (no `Codable`,
+/// no `JSONSerialization`; the reader is the one that also parses token responses): decoding a record is a single
+/// pass over the bytes. It writes the same bytes Foundation's `JSONEncoder` (sorted keys, unescaped slashes)
+/// wrote for this format, and reads everything that encoder wrote; members it does not know are skipped, as
+/// before (their syntax is checked, their numbers only against the grammar).
+///
+/// The `extra` object is read and written as if it were a document of its own, the token-response object it
+/// came from: its fields may nest up to ``JSONValue/maximumDepth`` levels counting `extra` as level 1, exactly
+/// what ``TokenResponse`` keeps. A deeper field is refused when encoding, so no record is stored unreadable.
 ///
 /// - Important: Tokens are stored in plain text. Protect the store (file mode `0600`, database and Redis access
 ///   control), or use a sealing codec.
@@ -98,11 +103,13 @@ public struct JSONStoreCodec: StoreCodec {
     ///   - key: Where it is stored (unused by this codec: JSON binds nothing to the key).
     /// - Returns: UTF-8 JSON.
     /// - Throws: ``BrokerError`` (``BrokerError/Code/storeFailed``) when a date or an extra field holds a
-    ///   non-finite number.
+    ///   non-finite number, or an extra field nests deeper than ``JSONValue/maximumDepth`` allows.
     public func encode(_ record: TokenRecord, for key: StoreKey) throws -> [UInt8] {
-        var writer = StoreJSONWriter(capacity: 320 + record.accessToken.revealedValue.utf8.count)
+        var writer = JSONWriter(capacity: 320 + record.accessToken.revealedValue.utf8.count)
         guard writer.writeRecordEnvelope(record) else {
-            throw BrokerError(.storeFailed, "record could not be encoded (a non-finite number?)", key: key)
+            throw BrokerError(
+                .storeFailed, "record could not be encoded (a non-finite number, or an extra field nested too deep?)",
+                key: key)
         }
         return writer.bytes
     }
@@ -116,7 +123,7 @@ public struct JSONStoreCodec: StoreCodec {
     public func decodeRecord(_ bytes: [UInt8], for key: StoreKey) throws -> TokenRecord {
         try bytes.withUnsafeBufferPointer { buffer in
             let body = try Self.envelopeBody(buffer, member: "record", what: "record", key: key)
-            var reader = StoreJSONReader(buffer, at: body)
+            var reader = JSONReader(buffer, at: body)
             do {
                 return try reader.readRecord()
             } catch {
@@ -131,7 +138,7 @@ public struct JSONStoreCodec: StoreCodec {
     /// - Returns: UTF-8 JSON.
     /// - Throws: ``BrokerError`` (``BrokerError/Code/storeFailed``) if encoding fails (a non-finite date).
     public func encode(_ session: AuthorizationSession) throws -> [UInt8] {
-        var writer = StoreJSONWriter(capacity: 384)
+        var writer = JSONWriter(capacity: 384)
         guard writer.writeSessionEnvelope(session) else {
             throw BrokerError(.storeFailed, "session could not be encoded (a non-finite number?)")
         }
@@ -147,7 +154,7 @@ public struct JSONStoreCodec: StoreCodec {
     public func decodeSession(_ bytes: [UInt8], id: String) throws -> AuthorizationSession {
         let session = try bytes.withUnsafeBufferPointer { buffer in
             let body = try Self.envelopeBody(buffer, member: "session", what: "session", key: nil)
-            var reader = StoreJSONReader(buffer, at: body)
+            var reader = JSONReader(buffer, at: body)
             do {
                 return try reader.readSession()
             } catch {
@@ -165,16 +172,19 @@ public struct JSONStoreCodec: StoreCodec {
     private static func envelopeBody(
         _ buffer: UnsafeBufferPointer<UInt8>, member: String, what: String, key: StoreKey?
     ) throws -> Int {
-        var reader = StoreJSONReader(buffer, at: 0)
+        var reader = JSONReader(buffer, at: 0)
         var version: Int?
         var body = -1
         do {
-            guard buffer.first == UInt8(ascii: "{") else { throw StoreJSONReader.Malformed() }
+            guard buffer.first == UInt8(ascii: "{") else { throw JSONReader.Malformed() }
             try reader.readObject { reader, name in
                 if name == "v" {
                     version = try reader.readInt()
+                } else if name == member {
+                    // Unbounded here: the body's own reader bounds what may nest (`extra` counts as level 1).
+                    body = reader.offset
+                    try reader.skipValue(levels: .max)
                 } else {
-                    if name == member { body = reader.offset }
                     try reader.skipValue()
                 }
             }
@@ -194,7 +204,7 @@ public struct JSONStoreCodec: StoreCodec {
 
 // MARK: - Format 1 field names (they are the on-disk format: never rename them)
 
-extension StoreJSONReader {
+extension JSONReader {
     /// Reads a format-1 record object at the current offset.
     fileprivate mutating func readRecord() throws -> TokenRecord {
         var accessToken: String?
@@ -216,7 +226,7 @@ extension StoreJSONReader {
             case "issued_at": issuedAt = try reader.readDouble()
             case "expires_at": expiresAt = try reader.readOptional { try $0.readDouble() }
             case "id_token": idToken = try reader.readOptional { try $0.readString() }
-            case "extra": extra = try reader.readOptional { try $0.readJSONObject(depth: 1) }
+            case "extra": extra = try reader.readOptional { try $0.readObjectValue(level: 1) }
             case "version": version = try reader.readUInt64()
             case "status": status = try reader.readString()
             default: try reader.skipValue()
@@ -287,8 +297,8 @@ extension StoreJSONReader {
     }
 }
 
-extension StoreJSONWriter {
-    /// Writes `{"record":{…},"v":1}`; `false` if a number is not finite.
+extension JSONWriter {
+    /// Writes `{"record":{…},"v":1}`; `false` if a number is not finite or an extra field nests too deep.
     fileprivate mutating func writeRecordEnvelope(_ record: TokenRecord) -> Bool {
         raw(#"{"record":{"access_token":"#)
         string(record.accessToken.revealedValue)
@@ -297,7 +307,7 @@ extension StoreJSONWriter {
             guard number(expiresAt.timeIntervalSinceReferenceDate) else { return false }
         }
         raw(#","extra":"#)
-        guard object(record.extraFields) else { return false }
+        guard object(record.extraFields, level: 1) else { return false }
         if let idToken = record.idToken {
             raw(#","id_token":"#)
             string(idToken.revealedValue)
@@ -342,395 +352,5 @@ extension StoreJSONWriter {
         string(session.state.revealedValue)
         raw(#"},"v":1}"#)
         return true
-    }
-}
-
-// MARK: - A minimal JSON writer and reader
-
-/// Writes JSON the way Foundation's `JSONEncoder` does with `[.sortedKeys, .withoutEscapingSlashes]`: strings
-/// escape only `"`, `\` and control characters (`\b \f \n \r \t`, others as `\u00xx`); non-ASCII is written
-/// as UTF-8; a double is its shortest round-tripping `description`, without a trailing `.0`.
-struct StoreJSONWriter {
-    private(set) var bytes: [UInt8] = []
-
-    init(capacity: Int) { bytes.reserveCapacity(capacity) }
-
-    mutating func raw(_ text: String) { bytes.append(contentsOf: text.utf8) }
-
-    mutating func string(_ value: String) {
-        bytes.append(UInt8(ascii: "\""))
-        var value = value
-        value.withUTF8 { utf8 in
-            var runStart = 0
-            for index in utf8.indices {
-                let byte = utf8[index]
-                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart..<index]))
-                runStart = index + 1
-                bytes.append(UInt8(ascii: "\\"))
-                switch byte {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"): bytes.append(byte)
-                case 0x08: bytes.append(UInt8(ascii: "b"))
-                case 0x0C: bytes.append(UInt8(ascii: "f"))
-                case 0x0A: bytes.append(UInt8(ascii: "n"))
-                case 0x0D: bytes.append(UInt8(ascii: "r"))
-                case 0x09: bytes.append(UInt8(ascii: "t"))
-                default:
-                    let hex = Array("0123456789abcdef".utf8)
-                    bytes.append(contentsOf: [UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
-                }
-            }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[runStart...]))
-        }
-        bytes.append(UInt8(ascii: "\""))
-    }
-
-    /// Writes a finite double; returns `false` (writing nothing) for NaN or an infinity.
-    mutating func number(_ value: Double) -> Bool {
-        guard value.isFinite else { return false }
-        var text = value.description
-        if text.hasSuffix(".0") { text.removeLast(2) }
-        raw(text)
-        return true
-    }
-
-    mutating func strings(_ values: [String]) {
-        bytes.append(UInt8(ascii: "["))
-        for (index, value) in values.enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            string(value)
-        }
-        bytes.append(UInt8(ascii: "]"))
-    }
-
-    mutating func object(_ members: [String: JSONValue]) -> Bool {
-        bytes.append(UInt8(ascii: "{"))
-        for (index, name) in members.keys.sorted(by: Self.sortsBefore).enumerated() {
-            if index > 0 { bytes.append(UInt8(ascii: ",")) }
-            string(name)
-            bytes.append(UInt8(ascii: ":"))
-            guard value(members[name]!) else { return false }
-        }
-        bytes.append(UInt8(ascii: "}"))
-        return true
-    }
-
-    mutating func value(_ value: JSONValue) -> Bool {
-        switch value {
-        case .null: raw("null")
-        case .bool(let flag): raw(flag ? "true" : "false")
-        case .number(let number): return self.number(number)
-        case .string(let text): string(text)
-        case .array(let elements):
-            bytes.append(UInt8(ascii: "["))
-            for (index, element) in elements.enumerated() {
-                if index > 0 { bytes.append(UInt8(ascii: ",")) }
-                guard self.value(element) else { return false }
-            }
-            bytes.append(UInt8(ascii: "]"))
-        case .object(let members): return object(members)
-        }
-        return true
-    }
-
-    /// The member order of `JSONEncoder`'s `.sortedKeys` on this platform: by UTF-8 bytes.
-    static func sortsBefore(_ lhs: String, _ rhs: String) -> Bool { lhs.utf8.lexicographicallyPrecedes(rhs.utf8) }
-}
-
-/// Reads RFC 8259 JSON from a byte buffer, strictly (no comments, no trailing commas, no leading zeros, no
-/// non-finite numbers, valid UTF-8, at most ``maximumDepth`` nested containers). It never keeps or reports what
-/// it read on failure: errors are the empty ``Malformed``.
-struct StoreJSONReader {
-    /// The only error: the input is not what was expected. Carries nothing, so no stored byte can leak.
-    struct Malformed: Error {}
-
-    /// The deepest nesting accepted (Foundation's `JSONDecoder` also stops at 512).
-    static let maximumDepth = 512
-
-    private let buffer: UnsafeBufferPointer<UInt8>
-    private(set) var offset: Int
-
-    init(_ buffer: UnsafeBufferPointer<UInt8>, at offset: Int) {
-        self.buffer = buffer
-        self.offset = offset
-    }
-
-    private mutating func skipWhitespace() {
-        while offset < buffer.count {
-            switch buffer[offset] {
-            case 0x20, 0x09, 0x0A, 0x0D: offset += 1
-            default: return
-            }
-        }
-    }
-
-    /// The next non-whitespace byte, not consumed.
-    private mutating func peek() throws -> UInt8 {
-        skipWhitespace()
-        guard offset < buffer.count else { throw Malformed() }
-        return buffer[offset]
-    }
-
-    private mutating func consume(_ byte: UInt8) throws {
-        guard try peek() == byte else { throw Malformed() }
-        offset += 1
-    }
-
-    private mutating func consume(literal: StaticString) throws {
-        let count = literal.utf8CodeUnitCount
-        guard offset >= 0, buffer.count - offset >= count else { throw Malformed() }
-        for index in 0..<count where buffer[offset + index] != literal.utf8Start[index] { throw Malformed() }
-        offset += count
-    }
-
-    /// Only whitespace remains.
-    mutating func readEnd() throws {
-        skipWhitespace()
-        guard offset == buffer.count else { throw Malformed() }
-    }
-
-    /// Reads an object, calling `member` with each name; `member` must read the value.
-    mutating func readObject(_ member: (inout StoreJSONReader, String) throws -> Void) throws {
-        guard offset >= 0 else { throw Malformed() }
-        try consume(UInt8(ascii: "{"))
-        if try peek() == UInt8(ascii: "}") {
-            offset += 1
-            return
-        }
-        while true {
-            guard try peek() == UInt8(ascii: "\"") else { throw Malformed() }
-            let name = try readString()
-            try consume(UInt8(ascii: ":"))
-            try member(&self, name)
-            switch try peek() {
-            case UInt8(ascii: ","): offset += 1
-            case UInt8(ascii: "}"):
-                offset += 1
-                return
-            default: throw Malformed()
-            }
-        }
-    }
-
-    /// Reads an array, calling `element` for each element; `element` must read it.
-    mutating func readArray(_ element: (inout StoreJSONReader) throws -> Void) throws {
-        try consume(UInt8(ascii: "["))
-        if try peek() == UInt8(ascii: "]") {
-            offset += 1
-            return
-        }
-        while true {
-            try element(&self)
-            switch try peek() {
-            case UInt8(ascii: ","): offset += 1
-            case UInt8(ascii: "]"):
-                offset += 1
-                return
-            default: throw Malformed()
-            }
-        }
-    }
-
-    /// `nil` for a JSON `null`, else what `read` reads.
-    mutating func readOptional<T>(_ read: (inout StoreJSONReader) throws -> T) throws -> T? {
-        if try peek() == UInt8(ascii: "n") {
-            try consume(literal: "null")
-            return nil
-        }
-        return try read(&self)
-    }
-
-    mutating func readString() throws -> String {
-        try consume(UInt8(ascii: "\""))
-        let start = offset
-        while offset < buffer.count {
-            let byte = buffer[offset]
-            if byte == UInt8(ascii: "\"") {
-                guard
-                    let text = String(validating: UnsafeBufferPointer(rebasing: buffer[start..<offset]), as: UTF8.self)
-                else { throw Malformed() }
-                offset += 1
-                return text
-            }
-            if byte == UInt8(ascii: "\\") { return try readEscapedString(from: start) }
-            guard byte >= 0x20 else { throw Malformed() }
-            offset += 1
-        }
-        throw Malformed()
-    }
-
-    /// The slow path of ``readString()``: the string at `start` has an escape at `offset`.
-    private mutating func readEscapedString(from start: Int) throws -> String {
-        var decoded = Array(UnsafeBufferPointer(rebasing: buffer[start..<offset]))
-        while offset < buffer.count {
-            let byte = buffer[offset]
-            offset += 1
-            switch byte {
-            case UInt8(ascii: "\""):
-                guard let text = String(validating: decoded, as: UTF8.self) else { throw Malformed() }
-                return text
-            case UInt8(ascii: "\\"):
-                guard offset < buffer.count else { throw Malformed() }
-                let escape = buffer[offset]
-                offset += 1
-                switch escape {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): decoded.append(escape)
-                case UInt8(ascii: "b"): decoded.append(0x08)
-                case UInt8(ascii: "f"): decoded.append(0x0C)
-                case UInt8(ascii: "n"): decoded.append(0x0A)
-                case UInt8(ascii: "r"): decoded.append(0x0D)
-                case UInt8(ascii: "t"): decoded.append(0x09)
-                case UInt8(ascii: "u"):
-                    var scalar = try readHex4()
-                    if (0xD800..<0xDC00).contains(scalar) {
-                        try consume(literal: "\\u")
-                        let low = try readHex4()
-                        guard (0xDC00..<0xE000).contains(low) else { throw Malformed() }
-                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                    }
-                    guard let unicode = Unicode.Scalar(scalar) else { throw Malformed() }
-                    decoded.append(contentsOf: String(Character(unicode)).utf8)
-                default: throw Malformed()
-                }
-            default:
-                guard byte >= 0x20 else { throw Malformed() }
-                decoded.append(byte)
-            }
-        }
-        throw Malformed()
-    }
-
-    private mutating func readHex4() throws -> UInt32 {
-        guard buffer.count - offset >= 4 else { throw Malformed() }
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            let byte = buffer[offset]
-            offset += 1
-            let digit: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-            default: throw Malformed()
-            }
-            value = value << 4 | UInt32(digit)
-        }
-        return value
-    }
-
-    /// Scans a number's grammar; returns its bytes' range and whether it is a plain integer.
-    private mutating func scanNumber() throws -> (range: Range<Int>, isInteger: Bool) {
-        skipWhitespace()
-        let start = offset
-        func digits(_ reader: inout StoreJSONReader) -> Int {
-            let first = reader.offset
-            while reader.offset < reader.buffer.count,
-                (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(reader.buffer[reader.offset])
-            {
-                reader.offset += 1
-            }
-            return reader.offset - first
-        }
-        if offset < buffer.count && buffer[offset] == UInt8(ascii: "-") { offset += 1 }
-        let integerStart = offset
-        let integerDigits = digits(&self)
-        guard integerDigits > 0, integerDigits == 1 || buffer[integerStart] != UInt8(ascii: "0") else {
-            throw Malformed()
-        }
-        var isInteger = true
-        if offset < buffer.count && buffer[offset] == UInt8(ascii: ".") {
-            offset += 1
-            guard digits(&self) > 0 else { throw Malformed() }
-            isInteger = false
-        }
-        if offset < buffer.count && (buffer[offset] == UInt8(ascii: "e") || buffer[offset] == UInt8(ascii: "E")) {
-            offset += 1
-            if offset < buffer.count && (buffer[offset] == UInt8(ascii: "+") || buffer[offset] == UInt8(ascii: "-")) {
-                offset += 1
-            }
-            guard digits(&self) > 0 else { throw Malformed() }
-            isInteger = false
-        }
-        return (start..<offset, isInteger)
-    }
-
-    mutating func readDouble() throws -> Double {
-        let number = try scanNumber()
-        return try double(number.range)
-    }
-
-    private func double(_ range: Range<Int>) throws -> Double {
-        let text = String(decoding: UnsafeBufferPointer(rebasing: buffer[range]), as: UTF8.self)
-        guard let value = Double(text), value.isFinite else { throw Malformed() }
-        return value
-    }
-
-    mutating func readUInt64() throws -> UInt64 {
-        let number = try scanNumber()
-        guard number.isInteger else {
-            guard let value = UInt64(exactly: try double(number.range)) else { throw Malformed() }
-            return value
-        }
-        guard buffer[number.range.lowerBound] != UInt8(ascii: "-") else {
-            guard number.range.count == 2 && buffer[number.range.lowerBound + 1] == UInt8(ascii: "0") else {
-                throw Malformed()
-            }
-            return 0
-        }
-        var value: UInt64 = 0
-        for index in number.range {
-            let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
-            let (sum, overflow2) = times10.addingReportingOverflow(UInt64(buffer[index] - UInt8(ascii: "0")))
-            guard !overflow1 && !overflow2 else { throw Malformed() }
-            value = sum
-        }
-        return value
-    }
-
-    mutating func readInt() throws -> Int {
-        let number = try scanNumber()
-        guard number.isInteger else {
-            guard let value = Int(exactly: try double(number.range)) else { throw Malformed() }
-            return value
-        }
-        let text = String(decoding: UnsafeBufferPointer(rebasing: buffer[number.range]), as: UTF8.self)
-        guard let value = Int(text) else { throw Malformed() }
-        return value
-    }
-
-    /// Reads any value as a ``JSONValue``.
-    mutating func readJSONValue(depth: Int) throws -> JSONValue {
-        switch try peek() {
-        case UInt8(ascii: "n"):
-            try consume(literal: "null")
-            return .null
-        case UInt8(ascii: "t"):
-            try consume(literal: "true")
-            return .bool(true)
-        case UInt8(ascii: "f"):
-            try consume(literal: "false")
-            return .bool(false)
-        case UInt8(ascii: "\""): return .string(try readString())
-        case UInt8(ascii: "["):
-            guard depth < Self.maximumDepth else { throw Malformed() }
-            var elements: [JSONValue] = []
-            try readArray { elements.append(try $0.readJSONValue(depth: depth + 1)) }
-            return .array(elements)
-        case UInt8(ascii: "{"): return .object(try readJSONObject(depth: depth))
-        default: return .number(try readDouble())
-        }
-    }
-
-    /// Reads an object of ``JSONValue``s (a repeated member keeps its last value).
-    mutating func readJSONObject(depth: Int) throws -> [String: JSONValue] {
-        guard depth < Self.maximumDepth else { throw Malformed() }
-        var members: [String: JSONValue] = [:]
-        try readObject { reader, name in members[name] = try reader.readJSONValue(depth: depth + 1) }
-        return members
-    }
-
-    /// Reads and discards any value.
-    mutating func skipValue() throws {
-        _ = try readJSONValue(depth: 0)
     }
 }

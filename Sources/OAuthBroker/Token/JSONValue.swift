@@ -44,3 +44,45 @@ public enum JSONValue: Hashable, Sendable, Codable {
         }
     }
 }
+
+extension JSONValue {
+    /// The deepest nesting of arrays and objects that ``init(parsing:)`` accepts, and that a stored record's
+    /// extra fields may have: 512 levels, where the document's top-level value is level 1.
+    ///
+    /// A token response is an object (level 1), so an extra field in it may nest 511 arrays or objects; the
+    /// store codec reads and writes exactly that much. ``TokenResponse`` drops extra fields nested deeper, so a
+    /// record it produces is never stored unreadable.
+    public static let maximumDepth = 512
+
+    /// Parses a JSON document (RFC 8259), strictly.
+    ///
+    /// No comments, trailing commas, leading zeros, bare control characters in strings or invalid UTF-8 (an
+    /// unpaired surrogate escape is invalid); only whitespace may follow the value. Numbers become `Double`s; a
+    /// number outside its range (`1e400`) is an error. When a member name occurs more than once in an object,
+    /// the last occurrence wins, as with ECMAScript's `JSON.parse`. Member order is not kept.
+    ///
+    /// - Parameter bytes: UTF-8 JSON, for example a response body.
+    /// - Throws: ``BrokerError`` (``BrokerError/Code/malformedResponse``) when `bytes` is not such JSON or nests
+    ///   deeper than ``maximumDepth``. The message never quotes the input.
+    @inlinable
+    public init(parsing bytes: some Collection<UInt8>) throws {
+        // Inlined so that a caller's `Data` or `[UInt8]` reaches the parser without generic dispatch.
+        if let value = try bytes.withContiguousStorageIfAvailable({ try Self.parse($0) }) {
+            self = value
+        } else {
+            self = try Array(bytes).withUnsafeBufferPointer { try Self.parse($0) }
+        }
+    }
+
+    /// The parser behind ``init(parsing:)``.
+    @usableFromInline
+    static func parse(_ buffer: UnsafeBufferPointer<UInt8>) throws -> JSONValue {
+        do {
+            return try JSONReader.parse(buffer)
+        } catch is JSONReader.TooDeep {
+            throw BrokerError(.malformedResponse, "the JSON nests deeper than \(Self.maximumDepth) levels")
+        } catch {
+            throw BrokerError(.malformedResponse, "the bytes are not valid JSON")
+        }
+    }
+}

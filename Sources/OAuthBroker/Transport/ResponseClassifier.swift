@@ -23,21 +23,54 @@ public enum ResponseClassifier {
     }
 
     /// Parses an RFC 6749 §5.2 error object from `body`, if it is one.
+    /// - Parameter body: A response body.
+    /// - Returns: The error, or `nil` when `body` is not JSON or ``oauthError(in:)-(JSONValue)`` finds none.
     public static func oauthError(in body: Data) -> OAuthErrorBody? {
-        guard let object = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
-            let code = object["error"] as? String, !code.isEmpty, code.utf8.count <= 128
-        else { return nil }
-        return OAuthErrorBody(
-            code: OAuthErrorCode(rawValue: code), description: object["error_description"] as? String,
-            uri: object["error_uri"] as? String)
+        guard let json = try? JSONReader.parse(body) else { return nil }
+        return oauthError(in: json)
     }
 
-    /// Classifies `response`, which was not a successful token response.
+    /// Reads an RFC 6749 §5.2 error object from an already parsed body, if it is one.
+    /// - Parameter json: The parsed body.
+    /// - Returns: The error when `json` is an object whose `error` is a non-empty string of at most 128 bytes
+    ///   (`error_description` and `error_uri` are kept when they are strings); otherwise `nil`.
+    public static func oauthError(in json: JSONValue) -> OAuthErrorBody? {
+        guard case .object(let object) = json, case .string(let code)? = object["error"], !code.isEmpty,
+            code.utf8.count <= 128
+        else { return nil }
+        func string(_ name: String) -> String? {
+            guard case .string(let value)? = object[name] else { return nil }
+            return value
+        }
+        return OAuthErrorBody(
+            code: OAuthErrorCode(rawValue: code), description: string("error_description"), uri: string("error_uri"))
+    }
+
+    /// Classifies `response`, which was not a successful token response, parsing its body.
+    /// - Parameters:
+    ///   - response: The response.
+    ///   - metadata: What was read from its headers (`Retry-After`, content type).
+    ///   - provider: The provider, for the error's context.
+    /// - Returns: The error to throw.
     public static func classify(_ response: TransportResponse, metadata: ResponseMetadata, provider: ProviderID?)
         -> BrokerError
     {
+        classify(response, json: try? JSONReader.parse(response.body), metadata: metadata, provider: provider)
+    }
+
+    /// Classifies `response`, which was not a successful token response, using its already parsed body.
+    /// - Parameters:
+    ///   - response: The response (its status is used; its body is not parsed again).
+    ///   - json: `response.body` parsed (for example with ``JSONValue/init(parsing:)``), or `nil` when it is not
+    ///     JSON.
+    ///   - metadata: What was read from its headers (`Retry-After`, content type).
+    ///   - provider: The provider, for the error's context.
+    /// - Returns: The error to throw.
+    public static func classify(
+        _ response: TransportResponse, json: JSONValue?, metadata: ResponseMetadata, provider: ProviderID?
+    ) -> BrokerError {
         let status = response.status
-        let body = oauthError(in: response.body)
+        let body = json.flatMap { oauthError(in: $0) }
         let retryAfter = metadata.retryAfter
         func make(_ code: BrokerError.Code, _ message: String) -> BrokerError {
             BrokerError(
