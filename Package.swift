@@ -164,7 +164,9 @@ let package = Package(
             swiftSettings: strict),
         // Runs the built `oauth-broker` as a child process; unit-tests its provider files and exit codes.
         .testTarget(
-            name: "OAuthBrokerCLITests", dependencies: ["OAuthBrokerTesting", "OAuthBrokerTools"], swiftSettings: strict
+            name: "OAuthBrokerCLITests",
+            // CSQLite: a second connection that holds a SQLite store's write lock while the CLI writes.
+            dependencies: ["OAuthBrokerTesting", "OAuthBrokerTools", "CSQLite"], swiftSettings: strict
         ),
     ]
 )

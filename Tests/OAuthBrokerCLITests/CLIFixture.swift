@@ -1,6 +1,7 @@
 import Foundation
 import OAuthBroker
 import OAuthBrokerTesting
+import OAuthBrokerTools
 import Testing
 
 /// A mock authorization server on 127.0.0.1, a temporary directory, and provider files pointing at the server.
@@ -95,6 +96,30 @@ struct CLIFixture: Sendable {
         return values
     }
 
+    /// Opens the store at `url` (`file:…`, `sqlite:…`) in the test process, as the CLI opens it.
+    func openStore(_ url: String) async throws -> any BrokerStore {
+        try await StoreURL(url).makeStore()
+    }
+
+    /// Issues a grant at the mock server and stores it in the store at `url` for `tenant`/`principal` (no scopes),
+    /// with an access token that expired an hour ago, as a grant the CLI finds and must refresh.
+    ///
+    /// - Returns: The key the CLI derives from `--tenant`/`--principal`, the grant, and the record as stored.
+    func seedExpiredGrant(store url: String, tenant: String = "acme", principal: String = "alice") async throws
+        -> (key: StoreKey, grant: MockAuthorizationServer.IssuedGrant, record: TokenRecord)
+    {
+        let key = try StoreKey(provider: "mock", tenant: tenant, principal: principal)
+        let grant = try server.issueGrant(clientID: clientID)
+        let issued = Date().addingTimeInterval(-7200)
+        let record = TokenRecord(
+            accessToken: grant.accessToken, refreshToken: grant.refreshToken, issuedAt: issued,
+            expiresAt: issued.addingTimeInterval(3600), version: TokenRecord.initialVersion(at: issued))
+        guard case .inserted(let stored) = try await openStore(url).insert(record, for: key) else {
+            throw BrokerError(.storeFailed, "a record was already stored for \(key)")
+        }
+        return (key, grant, stored)
+    }
+
     /// Runs `authorize`, approves at the mock server as a browser would, and returns the callback URL.
     func authorize(
         provider: String, store: String? = nil, principal: String = "alice", scope: String = "openid profile"
@@ -134,4 +159,13 @@ extension JSONValue {
         case .object(let entries): entries.mapValues(\.foundationValue)
         }
     }
+}
+
+/// Polls `condition` every 10 ms, at most `attempts` times (about 10 s by default); whether it became true.
+func eventually(attempts: Int = 1_000, _ condition: () async throws -> Bool) async rethrows -> Bool {
+    for _ in 0..<attempts {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return false
 }

@@ -277,6 +277,27 @@ import Testing
     }
 }
 
+extension EndToEndTests.Harness {
+    /// Issues a grant at the mock and stores it for `key` as a record whose access token expired an hour before
+    /// `now`, so the next acquisition refreshes.
+    ///
+    /// - Parameter now: The broker's current time (the harness's `TestClock`, when it has one).
+    /// - Returns: The grant and the record as stored.
+    func seedExpiredGrant(for key: StoreKey, now: Date = Date()) async throws -> (
+        grant: MockAuthorizationServer.IssuedGrant, record: TokenRecord
+    ) {
+        let grant = try server.issueGrant(clientID: EndToEndTests.clientID, scopes: key.scopes)
+        let issued = now.addingTimeInterval(-7200)
+        let record = TokenRecord(
+            accessToken: grant.accessToken, refreshToken: grant.refreshToken, scopes: key.scopes, issuedAt: issued,
+            expiresAt: issued.addingTimeInterval(3600), version: TokenRecord.initialVersion(at: issued))
+        guard case .inserted(let stored) = try await store.insert(record, for: key) else {
+            throw BrokerError(.storeFailed, "a record was already stored for the key")
+        }
+        return (grant, stored)
+    }
+}
+
 /// Polls `condition` (bounded: at most ~10 s), sleeping 5 ms between polls.
 func eventuallyTrue(_ condition: () async throws -> Bool) async rethrows -> Bool {
     for _ in 0..<2000 {
