@@ -35,10 +35,11 @@ extension MockAuthorizationServer {
     /// by the next request to that endpoint.
     ///
     /// Faults that only answer (``tooManyRequests(retryAfter:)``, ``internalServerError``, ``malformedJSON``…)
-    /// do not process the request: no token is issued or rotated. ``slowBody(delay:)``, ``slowResponse(delay:)``,
+    /// do not process the request: no token is issued or rotated. ``slowBody(delay:)``,
     /// ``dropConnectionAfterProcessing``, ``badGatewayAfterProcessing``, ``gatewayTimeoutAfterProcessing``,
     /// ``respondAfterProcessing(status:)`` and ``afterProcessing(_:)`` process it normally first, which simulates a
-    /// response lost after the server acted (a rotated refresh token the client never sees).
+    /// response late or lost after the server acted (a rotated refresh token the client never sees).
+    /// ``slowResponse(delay:)`` waits first and processes the request only then.
     /// ``alteringResponseFields(_:)`` processes it and sends the real response with some JSON fields changed.
     public struct Fault: Sendable, CustomStringConvertible {
         enum Kind: Sendable {

@@ -88,25 +88,34 @@ public struct StoreURL: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Opens the store the URL names.
-    /// - Parameter now: The wall clock for session expiry and leases; the system clock by default.
+    /// - Parameters:
+    ///   - now: The wall clock for session expiry and leases; the system clock by default.
+    ///   - waitCap: The longest one store call may wait for another writer's lock or a server's answer (the
+    ///     SQLite busy timeout, the file lock timeout, Redis's command and pool timeouts), when that is less than the
+    ///     store's default; `nil` keeps the defaults. The CLI passes its `--store-write-timeout`, so a write of a
+    ///     token in hand never blocks past that budget in one call.
     /// - Returns: A ready store.
     /// - Throws: ``OAuthBroker/BrokerError`` from the store's initialiser (for example `storeCorrupted`).
-    public func makeStore(now: @escaping @Sendable () -> Date = { Date() }) async throws -> any BrokerStore {
+    public func makeStore(now: @escaping @Sendable () -> Date = { Date() }, waitCap: Duration? = nil) async throws
+        -> any BrokerStore
+    {
+        func capped(_ duration: Duration) -> Duration { waitCap.map { min(duration, $0) } ?? duration }
         switch kind {
         case .memory:
             return MemoryStore(now: now)
         case .file:
-            return try FileStore(configuration: .init(path: path ?? ""), now: now)
+            var configuration = FileStore.Configuration(path: path ?? "")
+            configuration.lockTimeout = capped(configuration.lockTimeout)
+            return try FileStore(configuration: configuration, now: now)
         case .sqlite:
-            return try await SQLiteStore(configuration: .init(path: path ?? ""), now: now)
+            var configuration = SQLiteStore.Configuration(path: path ?? "")
+            configuration.busyTimeout = capped(configuration.busyTimeout)
+            return try await SQLiteStore(configuration: configuration, now: now)
         default:
-            return try await makeRedisStore(now: now)
+            var configuration = try RedisStore.Configuration(url: string)
+            configuration.commandTimeout = capped(configuration.commandTimeout)
+            configuration.poolTimeout = capped(configuration.poolTimeout)
+            return try RedisStore(configuration: configuration, now: now)
         }
-    }
-
-    /// Opens a `RedisStore` for a `redis://` URL (`string` is the full URL, see `RedisStore.Configuration(url:)`).
-    /// Connections open lazily; the store is usable at once.
-    private func makeRedisStore(now: @escaping @Sendable () -> Date) async throws -> any BrokerStore {
-        try RedisStore(url: string, now: now)
     }
 }

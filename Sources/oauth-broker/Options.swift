@@ -13,7 +13,9 @@ struct StoreOptions: ParsableArguments {
     var store: String
 
     /// Parses the URL and opens the store.
-    func open() async throws -> (url: StoreURL, store: any BrokerStore) {
+    /// - Parameter waitCap: The longest one store call may wait for a lock or a server (see
+    ///   `StoreURL.makeStore(now:waitCap:)`); the commands that store tokens pass `--store-write-timeout`.
+    func open(waitCap: Duration? = nil) async throws -> (url: StoreURL, store: any BrokerStore) {
         let url: StoreURL
         do {
             url = try StoreURL(store)
@@ -21,7 +23,7 @@ struct StoreOptions: ParsableArguments {
             throw BrokerError(error.code, "--store: \(error.message)")
         }
         do {
-            return (url, try await url.makeStore())
+            return (url, try await url.makeStore(waitCap: waitCap))
         } catch let error as BrokerError where error.code == .invalidConfiguration {
             throw BrokerError(error.code, "--store: \(error.message)")
         }
@@ -44,7 +46,8 @@ struct ProviderStoreOptions: ParsableArguments {
         configuration.staleTokenBehavior = .waitForRefresh
         try configuration.validate()
         let file = try ProviderFile.load(path: provider)
-        let (url, store) = try await storeOptions.open()
+        // One store call never waits past the store-write budget, so that budget bounds a write of a token in hand.
+        let (url, store) = try await storeOptions.open(waitCap: configuration.storeWriteTimeout)
         let broker = try Broker(provider: file.descriptor, store: store, configuration: configuration)
         return BrokerContext(providerFile: file, storeURL: url, broker: broker)
     }

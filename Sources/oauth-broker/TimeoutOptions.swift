@@ -46,7 +46,8 @@ struct TimeoutOptions: ParsableArguments {
         static let storeWrite =
             "How long, in seconds (e.g. 2.5), storing a token the provider has already issued keeps being "
             + "retried while the store fails with a transient error (busy, locked, unreachable). Default "
-            + "\(Seconds(defaults.storeWriteTimeout)). Separate from --total-timeout."
+            + "\(Seconds(defaults.storeWriteTimeout)). Separate from --total-timeout. Waiting for another "
+            + "connection's lock counts: no single store call waits longer than this."
     }
 
     /// The four values, defaults filled in.

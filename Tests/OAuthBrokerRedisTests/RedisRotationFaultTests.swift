@@ -37,11 +37,11 @@ struct RedisRotationFaultTests {
             let broker = try Broker(provider: provider, store: store, configuration: brokerConfiguration)
             defer { broker.transport.shutdown() }
 
-            // The provider processes the refresh at once (rotating the token) and answers 1 s later.
-            server.enqueue(.slowResponse(delay: .seconds(1)))
+            // The provider processes the refresh at once (rotating the token) and sends the body 1 s later.
+            server.enqueue(.slowBody(delay: .seconds(1)))
             async let token = broker.accessToken(for: key)
             #expect(
-                await eventually(every: .milliseconds(10)) { server.statistics.requests(grant: .refreshToken) == 1 })
+                await eventually(every: .milliseconds(10)) { server.statistics.refreshGrantsSucceeded == 1 })
             // While the answer is on its way, Redis stops answering for 2.5 s (eight command timeouts).
             redis.freeze()
             try await Task.sleep(for: .milliseconds(2500))

@@ -59,7 +59,7 @@ struct MultiProcessRefreshTests {
     }
 
     /// Runs `processCount` helpers against one expired record. With `slowFirstResponse`, the mock processes the
-    /// first refresh at once (rotating the token) and answers only after that delay; with `leaseTTL`, the helpers'
+    /// first refresh at once (rotating the token) and sends the response body only after that delay; with `leaseTTL`, the helpers'
     /// refresh leases live that long unless renewed.
     static func runHerd(
         storeURL: String, directory: String, processCount: Int = processCount, leaseTTL: Duration? = nil,
@@ -74,7 +74,7 @@ struct MultiProcessRefreshTests {
             let key = try StoreKey(provider: "test-helper", tenant: "herd", principal: "user")
             let store = try await StoreURL(storeURL).makeStore()
             let grant = try await server.seedExpiredGrant(clientID: clientID, in: store, for: key)
-            if let slowFirstResponse { server.enqueue(.slowResponse(delay: slowFirstResponse)) }
+            if let slowFirstResponse { server.enqueue(.slowBody(delay: slowFirstResponse)) }
             let goFile = directory + "/go"
             let helper = try TestExecutable.path("oauth-broker-test-helper")
             var arguments = [

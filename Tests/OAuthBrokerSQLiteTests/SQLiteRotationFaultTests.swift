@@ -31,12 +31,12 @@ struct SQLiteRotationFaultTests {
                 let broker = try Broker(provider: provider, store: store, configuration: brokerConfiguration)
                 defer { broker.transport.shutdown() }
 
-                // The provider processes the refresh at once (rotating the token) and answers 1.5 s later.
-                server.enqueue(.slowResponse(delay: .milliseconds(1500)))
+                // The provider processes the refresh at once (rotating the token) and sends the body 1.5 s later.
+                server.enqueue(.slowBody(delay: .milliseconds(1500)))
                 async let token = broker.accessToken(for: key)
                 var processed = false
                 for _ in 0..<500 where !processed {
-                    processed = server.statistics.requests(grant: .refreshToken) == 1
+                    processed = server.statistics.refreshGrantsSucceeded == 1
                     if !processed { try await Task.sleep(for: .milliseconds(10)) }
                 }
                 #expect(processed)

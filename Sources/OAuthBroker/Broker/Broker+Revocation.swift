@@ -64,20 +64,22 @@ extension Broker {
         }
         let request = leader.client.makeRequest(
             url: endpoint, form: [("token", record.accessToken.revealedValue), ("token_type_hint", "access_token")])
-        let (response, _) = try await leader.client.send(
+        let (_, _, json) = try await leader.client.send(
             request, flow: "introspection", grant: nil, deadline: leader.deadline(), key: key)
-        guard let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any],
-            let active = object["active"] as? Bool
-        else {
+        guard case .object(let object) = json, case .bool(let active) = object["active"] else {
             throw BrokerError(.malformedResponse, "the introspection response has no boolean active", key: key)
+        }
+        func string(_ name: String) -> String? {
+            if case .string(let value) = object[name] { return value }
+            return nil
+        }
+        var expiresAt: Date?
+        if case .number(let seconds) = object["exp"], seconds.isFinite {
+            expiresAt = Date(timeIntervalSince1970: seconds)
         }
         return TokenIntrospection(
             isActive: active,
-            scopes: (object["scope"] as? String).flatMap {
-                try? ScopeSet(parsing: $0, delimiter: provider.scopeDelimiter)
-            },
-            clientID: object["client_id"] as? String,
-            expiresAt: (object["exp"] as? NSNumber).map { Date(timeIntervalSince1970: $0.doubleValue) },
-            subject: object["sub"] as? String)
+            scopes: string("scope").flatMap { try? ScopeSet(parsing: $0, delimiter: provider.scopeDelimiter) },
+            clientID: string("client_id"), expiresAt: expiresAt, subject: string("sub"))
     }
 }

@@ -80,6 +80,8 @@ extension AcquisitionLeader {
                     key, current: latest, refreshToken: newer, deadline: deadline, lease: lease,
                     retriesAfterRotation: retriesAfterRotation - 1)
             }
+            // Never turn a revoked (or already marked) record into another status.
+            try requireActive(latest, key: key)
             var marked = latest
             marked.status = .needsReauthorization
             switch try await store.compareAndSwap(key, expecting: latest.version, with: marked) {

@@ -92,7 +92,8 @@ final class RecordWriter: Sendable {
             throw BrokerError(
                 failure.error.code,
                 "the new token could not be stored within storeWriteTimeout (\(configuration.storeWriteTimeout)); "
-                    + "this process keeps it and goes on writing it (\(failure.error.message))",
+                    + "this broker keeps it in memory and goes on writing it while it runs "
+                    + "(\(failure.error.message))",
                 provider: provider, key: key, underlying: failure.error)
         }
     }

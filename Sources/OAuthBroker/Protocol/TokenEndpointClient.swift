@@ -78,16 +78,34 @@ struct TokenEndpointClient<Transport: TokenTransport, Mapper: TransportErrorMapp
     ) async throws -> TokenResponse {
         let form = [("grant_type", grant.rawValue)] + parameters + extraTokenParameters
         let request = makeRequest(url: provider.tokenEndpoint, form: form)
-        let (response, metadata) = try await send(
+        let (response, metadata, json) = try await sendParsed(
             request, flow: grant.rawValue, grant: grant, deadline: deadline, key: key, beforeSend: beforeSend)
+        let parsed: TokenResponse
         do {
-            let parsed = try TokenResponse(
-                parsing: response.body, scopeDelimiter: provider.scopeDelimiter,
-                tokenTypeWhenMissing: provider.strategy.tokenTypeWhenMissing)
-            return parsed
+            if let json {
+                parsed = try TokenResponse(
+                    json: json, scopeDelimiter: provider.scopeDelimiter,
+                    tokenTypeWhenMissing: provider.strategy.tokenTypeWhenMissing)
+            } else {
+                // Not strict JSON (an HTML page, a pathologically deep body): the lenient parse gives the right
+                // error, or the usable response.
+                parsed = try TokenResponse(
+                    parsing: response.body, scopeDelimiter: provider.scopeDelimiter,
+                    tokenTypeWhenMissing: provider.strategy.tokenTypeWhenMissing)
+            }
         } catch let error as BrokerError {
             throw BrokerError(error.code, error.message, status: metadata.status, provider: provider.id, key: key)
         }
+        if !parsed.adjustments.isEmpty {
+            // Field names and what was done, never a value.
+            logger.warning(
+                "token response fields adjusted",
+                metadata: [
+                    "oauth.provider": "\(provider.id)", "oauth.flow": "\(grant.rawValue)",
+                    "oauth.adjustments": "\(parsed.adjustments.map(\.description).joined(separator: "; "))",
+                ])
+        }
+        return parsed
     }
 
     /// A form POST to `url` with the provider's client authentication.
@@ -104,20 +122,29 @@ struct TokenEndpointClient<Transport: TokenTransport, Mapper: TransportErrorMapp
     func send(
         _ request: TransportRequest, flow: String, grant: ProviderDescriptor.Grant?, deadline: Date, key: StoreKey?,
         beforeSend: (@Sendable () async throws -> Void)? = nil
-    ) async throws -> (TransportResponse, ResponseMetadata) {
+    ) async throws -> (TransportResponse, ResponseMetadata, JSONValue?) {
+        try await sendParsed(request, flow: flow, grant: grant, deadline: deadline, key: key, beforeSend: beforeSend)
+    }
+
+    /// ``send(_:flow:grant:deadline:key:beforeSend:)``, also returning the body parsed once as JSON (`nil` when
+    /// it is not JSON).
+    private func sendParsed(
+        _ request: TransportRequest, flow: String, grant: ProviderDescriptor.Grant?, deadline: Date, key: StoreKey?,
+        beforeSend: (@Sendable () async throws -> Void)?
+    ) async throws -> (TransportResponse, ResponseMetadata, JSONValue?) {
         let start = MonotonicTime.now()
         return try await tracer.withSpan("oauth.token_request", ofKind: .client) { span in
             span.attributes["oauth.provider"] = provider.id.rawValue
             span.attributes["oauth.flow"] = flow
             span.attributes["server.address"] = request.url.host ?? ""
             do {
-                let (response, metadata, attempts) = try await sendWithRetries(
+                let (response, metadata, json, attempts) = try await sendWithRetries(
                     request, grant: grant, deadline: deadline, key: key, beforeSend: beforeSend)
                 span.attributes["oauth.attempts"] = attempts
                 span.attributes["http.response.status_code"] = response.status
                 metrics.tokenRequest(
                     flow: flow, outcome: "success", nanoseconds: MonotonicTime.nanoseconds(since: start))
-                return (response, metadata)
+                return (response, metadata, json)
             } catch {
                 let code = (error as? BrokerError)?.code.description ?? "cancelled"
                 span.attributes["oauth.error"] = code
@@ -143,7 +170,7 @@ struct TokenEndpointClient<Transport: TokenTransport, Mapper: TransportErrorMapp
     private func sendWithRetries(
         _ request: TransportRequest, grant: ProviderDescriptor.Grant?, deadline: Date, key: StoreKey?,
         beforeSend: (@Sendable () async throws -> Void)?
-    ) async throws -> (TransportResponse, ResponseMetadata, attempts: Int) {
+    ) async throws -> (TransportResponse, ResponseMetadata, JSONValue?, attempts: Int) {
         let clock = configuration.clock
         let retry = configuration.retry
         let oneTime = Self.isOneTime(grant)
@@ -168,8 +195,8 @@ struct TokenEndpointClient<Transport: TokenTransport, Mapper: TransportErrorMapp
             attemptRequest.timeout = min(configuration.requestTimeout, .milliseconds(Int64(remaining * 1000)))
             provider.strategy.prepare(&attemptRequest, grant: grant)
             do {
-                let (response, metadata) = try await sendOnce(attemptRequest)
-                return (response, metadata, attempt)
+                let (response, metadata, json) = try await sendOnce(attemptRequest)
+                return (response, metadata, json, attempt)
             } catch let error as BrokerError {
                 let error = error.adding(provider: provider.id, key: key)
                 let retryable = oneTime ? Self.provesNotProcessed(error) : error.isTransient
@@ -197,8 +224,9 @@ struct TokenEndpointClient<Transport: TokenTransport, Mapper: TransportErrorMapp
     }
 
     /// One attempt: transport failures go through the mapper; unsuccessful responses through the strategy and
-    /// the mapper's response classification.
-    private func sendOnce(_ request: TransportRequest) async throws -> (TransportResponse, ResponseMetadata) {
+    /// the mapper's response classification. The body is parsed as JSON once, here.
+    private func sendOnce(_ request: TransportRequest) async throws -> (TransportResponse, ResponseMetadata, JSONValue?)
+    {
         let response: TransportResponse
         do {
             response = try await transport.send(request)
@@ -207,8 +235,9 @@ struct TokenEndpointClient<Transport: TokenTransport, Mapper: TransportErrorMapp
         }
         let metadata = ResponseMetadata(response, now: configuration.clock.now())
         if let error = provider.strategy.classify(response, metadata: metadata) { throw error }
-        if (200..<300).contains(response.status), ResponseClassifier.oauthError(in: response.body) == nil {
-            return (response, metadata)
+        let json = try? JSONValue(parsing: response.body)
+        if (200..<300).contains(response.status), json.flatMap(ResponseClassifier.oauthError(in:)) == nil {
+            return (response, metadata, json)
         }
         throw errorMapper.mapErrorResponse(response, metadata: metadata, provider: provider.id)
     }
