@@ -38,28 +38,17 @@ public final class ChildProcess: Sendable {
     ///   - executable: An absolute path.
     ///   - arguments: The arguments, without the program name.
     ///   - environment: The environment; the parent's when `nil`.
-    /// - Throws: Foundation's error if the process cannot be started.
+    /// - Throws: `POSIXError` if the process cannot be started.
     public init(executable: String, arguments: [String], environment: [String: String]? = nil) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
+        let child = try SpawnedProcess.spawn(executable: executable, arguments: arguments, environment: environment)
+        processIdentifier = child.processIdentifier
         let shared = Shared()
         self.shared = shared
         let (stream, continuation) = AsyncStream.makeStream(of: String.self)
         lines = stream
-        // One reader thread per pipe, doing blocking reads until end of file. (FileHandle.readabilityHandler was
-        // avoided: a dispatch source left on a closed descriptor can steal a later pipe's data when the
-        // descriptor number is reused.) Each thread keeps its FileHandle, so the descriptor stays open until it
-        // has read everything.
-        let outputHandle = output.fileHandleForReading
-        let outputReader = Thread {
-            ChildProcess.readUntilEndOfFile(outputHandle) { data in
+        // One reader thread per pipe, doing blocking reads until end of file, and one thread waiting for the exit.
+        Thread.detachNewThread {
+            SpawnedProcess.readUntilEndOfFile(child.standardOutput) { data in
                 let complete: [String] = shared.state.withLock { state in
                     state.pending.append(data)
                     var found: [String] = []
@@ -78,37 +67,19 @@ public final class ChildProcess: Sendable {
             if !rest.isEmpty { continuation.yield(String(decoding: rest, as: UTF8.self)) }
             continuation.finish()
         }
-        let errorHandle = errors.fileHandleForReading
-        let errorReader = Thread {
-            ChildProcess.readUntilEndOfFile(errorHandle) { data in shared.state.withLock { $0.errorOutput.append(data) }
+        Thread.detachNewThread {
+            SpawnedProcess.readUntilEndOfFile(child.standardError) { data in
+                shared.state.withLock { $0.errorOutput.append(data) }
             }
         }
-        process.terminationHandler = { process in
-            let status = process.terminationStatus
+        Thread.detachNewThread {
+            let status = child.waitForExit()
             let waiters = shared.state.withLock { state in
                 state.status = status
                 defer { state.exitWaiters = [] }
                 return state.exitWaiters
             }
             for waiter in waiters { waiter.resume(returning: status) }
-        }
-        try process.run()
-        processIdentifier = process.processIdentifier
-        // Process.run() has closed the parent's copies of the write ends, so the readers see end of file when
-        // the child exits.
-        outputReader.start()
-        errorReader.start()
-    }
-
-    private static func readUntilEndOfFile(_ handle: FileHandle, _ consume: (Data) -> Void) {
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(handle.fileDescriptor, $0.baseAddress, $0.count) }
-            if count > 0 {
-                consume(Data(buffer[0..<count]))
-            } else if count == 0 || errno != EINTR {
-                return
-            }
         }
     }
 

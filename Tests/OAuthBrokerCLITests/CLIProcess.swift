@@ -66,28 +66,24 @@ enum CLI {
     private static func runBlocking(
         path: String, arguments: [String], environment: [String: String], directory: String?, timeout: Duration
     ) throws -> CLIResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        process.environment = environment
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = FileHandle.nullDevice
+        let child = try SpawnedProcess.spawn(
+            executable: path, arguments: arguments, environment: environment, directory: directory)
         let exited = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in exited.signal() }
-        try process.run()
+        let exitStatus = Mutex<Int32>(-1)
+        Thread.detachNewThread {
+            let status = child.waitForExit()
+            exitStatus.withLock { $0 = status }
+            exited.signal()
+        }
 
         // Drain both pipes at once so a chatty child never blocks on a full pipe.
         let collected = Collected()
         let readers = DispatchGroup()
-        for (pipe, isOut) in [(stdout, true), (stderr, false)] {
-            let handle = pipe.fileHandleForReading
+        for (descriptor, isOut) in [(child.standardOutput, true), (child.standardError, false)] {
             readers.enter()
             Thread.detachNewThread {
-                let data = handle.readDataToEndOfFile()
+                var data = Data()
+                SpawnedProcess.readUntilEndOfFile(descriptor) { data.append($0) }
                 collected.state.withLock { if isOut { $0.out = data } else { $0.err = data } }
                 readers.leave()
             }
@@ -95,14 +91,14 @@ enum CLI {
         var timedOut = false
         if exited.wait(timeout: .now() + timeout.timeInterval) == .timedOut {
             timedOut = true
-            kill(process.processIdentifier, SIGKILL)
+            kill(child.processIdentifier, SIGKILL)
             exited.wait()
         }
         // The pipes close when the child exits (it starts no grandchildren); bounded anyway.
         _ = readers.wait(timeout: .now() + 30)
         let (out, err) = collected.state.withLock { ($0.out, $0.err) }
         return CLIResult(
-            status: timedOut ? -1 : process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
+            status: timedOut ? -1 : exitStatus.withLock { $0 }, stdout: String(decoding: out, as: UTF8.self),
             stderr: String(decoding: err, as: UTF8.self), timedOut: timedOut)
     }
 }

@@ -54,7 +54,7 @@ struct MultiProcessRefreshTests {
         try await withTemporaryDirectory { directory in
             try await Self.runHerd(
                 storeURL: Self.storeURL(backend, directory: directory), directory: directory, processCount: 3,
-                leaseTTL: .seconds(1), slowFirstResponse: .seconds(3))
+                leaseTTL: .seconds(3), slowFirstResponse: .seconds(8))
         }
     }
 

@@ -122,15 +122,17 @@ struct RotationFaultTests {
             let key = Fixtures.key()
             let seeded = try await Fixtures.seed(
                 try FileStore(path: path), key: key, clock: clock, issuedAgo: .seconds(7200))
-            // One transport for both brokers, so it sees every request; the first refresh answers after 3 s.
+            // One transport for both brokers, so it sees every request; the first refresh answers after 8 s, more
+            // than twice the lease's time-to-live.
             let transport = FakeTransport()
             transport.enqueue(
                 .delayed(
-                    .seconds(3),
+                    .seconds(8),
                     .response(FakeTransport.tokenResponse(accessToken: "at-A", refreshToken: "rt-A"))))
             func makeBroker() throws -> Broker<FakeTransport, PassthroughErrorMapper> {
                 var configuration = BrokerConfiguration()
-                configuration.leaseTimeToLive = .seconds(1)
+                // Long enough that a loaded machine's slow store calls do not read as a lost lease.
+                configuration.leaseTimeToLive = .seconds(3)
                 configuration.staleTokenBehavior = .waitForRefresh
                 return try Broker(
                     provider: Self.refreshOnly, store: try FileStore(path: path), transport: transport,
@@ -141,7 +143,7 @@ struct RotationFaultTests {
             async let a = first.accessToken(for: key)
             #expect(await eventually { transport.requestCount == 1 })
             // Well past the lease's time-to-live: without renewal, the second broker would take over here.
-            try await Task.sleep(for: .milliseconds(1500))
+            try await Task.sleep(for: .seconds(4))
             let b = try await second.accessToken(for: key)
             #expect(try await a.value == Secret("at-A"))
             #expect(b.value == Secret("at-A"))

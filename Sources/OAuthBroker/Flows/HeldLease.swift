@@ -69,11 +69,14 @@ final class HeldLease: Sendable {
         if state.withLock({ $0.lost }) { return false }
         let started = ContinuousClock.now
         let renewed = try await store.acquireLease(for: key, owner: owner, ttl: ttl)
+        let returned = ContinuousClock.now
         return state.withLock { state in
             if state.lost { return false }
-            // The store's time-to-live started no later than `started`; if more than one time-to-live passed since
-            // the last confirmed renewal, the lease may have lapsed in between.
-            guard renewed, started - state.lastConfirmed < ttl else {
+            // The last confirmed time-to-live started no earlier than `lastConfirmed`, and this renewal was written
+            // before `returned`: if a whole time-to-live may have passed in between, the lease may have lapsed
+            // (and been taken by another process) before it was renewed. The new time-to-live starts no earlier
+            // than `started`.
+            guard renewed, returned - state.lastConfirmed < ttl else {
                 state.lost = true
                 return false
             }

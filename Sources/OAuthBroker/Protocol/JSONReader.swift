@@ -1,3 +1,5 @@
+import Foundation
+
 /// Reads RFC 8259 JSON from bytes: the one JSON parser of the core. Token responses, error bodies and stored
 /// records all go through it, either as a whole document (``parse(_:)``, which builds a ``JSONValue``) or member
 /// by member (``readObject(_:)`` and the typed readers, which the record codec uses to read its fixed shape in
@@ -89,9 +91,15 @@ struct JSONReader {
     }
 
     /// Calls `body` with the bytes as one contiguous buffer, copying them only if they are not contiguous.
+    ///
+    /// `Data` is read through `withUnsafeBytes`: its `withContiguousStorageIfAvailable` corrupts memory for some
+    /// `Data` values on Linux (one that `URLSession` returns, for example).
     static func withBuffer<Result>(
         _ bytes: some Collection<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) throws -> Result
     ) rethrows -> Result {
+        if let data = bytes as? Data {
+            return try data.withUnsafeBytes { raw in try body(raw.bindMemory(to: UInt8.self)) }
+        }
         if let result = try bytes.withContiguousStorageIfAvailable(body) { return result }
         return try Array(bytes).withUnsafeBufferPointer(body)
     }

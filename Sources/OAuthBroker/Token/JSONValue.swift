@@ -64,14 +64,8 @@ extension JSONValue {
     /// - Parameter bytes: UTF-8 JSON, for example a response body.
     /// - Throws: ``BrokerError`` (``BrokerError/Code/malformedResponse``) when `bytes` is not such JSON or nests
     ///   deeper than ``maximumDepth``. The message never quotes the input.
-    @inlinable
     public init(parsing bytes: some Collection<UInt8>) throws {
-        // Inlined so that a caller's `Data` or `[UInt8]` reaches the parser without generic dispatch.
-        if let value = try bytes.withContiguousStorageIfAvailable({ try Self.parse($0) }) {
-            self = value
-        } else {
-            self = try Array(bytes).withUnsafeBufferPointer { try Self.parse($0) }
-        }
+        self = try JSONReader.withBuffer(bytes) { try Self.parse($0) }
     }
 
     /// The parser behind ``init(parsing:)``.
