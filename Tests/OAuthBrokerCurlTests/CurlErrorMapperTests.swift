@@ -14,11 +14,12 @@ struct CurlErrorMapperTests {
     @Test("a server that never answers times out (.timedOut), by request or by configuration")
     func timeout() async throws {
         var configuration = CurlTransport.Configuration()
-        configuration.requestTimeout = .milliseconds(1500)
+        // Generous enough that a loaded machine's server has read each request before the client gives up.
+        configuration.requestTimeout = .seconds(3)
         try await withServerAndTransport(configuration: configuration, handler: Self.silent) { server, transport in
             for request in [
-                formPost(server.url("/token")),  // the configuration's 1.5 s
-                formPost(server.url("/token"), timeout: .milliseconds(1000)),
+                formPost(server.url("/token")),  // the configuration's 3 s
+                formPost(server.url("/token"), timeout: .seconds(2)),
             ] {
                 let error = await thrownError { _ = try await transport.send(request) }
                 #expect((error as? CurlError)?.curlCode == 28)

@@ -173,7 +173,13 @@ struct RedisFailureTests {
     @Test("connections killed by the server are replaced")
     func killedConnections() async throws {
         let server = try await RedisServerProcess.start()
-        let store = try RedisStore(configuration: Self.configuration(server) { $0.poolSize = 4 })
+        // 64 reads share four connections: on a loaded machine the queue for them can outlast the 5 s default.
+        let store = try RedisStore(
+            configuration: Self.configuration(server) {
+                $0.poolSize = 4
+                $0.poolTimeout = .seconds(30)
+                $0.commandTimeout = .seconds(5)
+            })
         let admin = try RedisStore(configuration: Self.configuration(server) { $0.poolSize = 1 })
         let key = try Self.key()
         _ = try await store.insert(Self.record(), for: key)
