@@ -46,15 +46,15 @@ struct ExitCodeTests {
     @Test("a server that is down (closed port) exits with 4 after bounded retries")
     func serverDownExit4() async throws {
         try await CLIFixture.with { fixture in
-            // A port that was just listening and is now closed.
-            let closed = try await MockAuthorizationServer.start()
+            // A port that refuses connections and that no parallel test can take meanwhile.
+            let closed = try ReservedClosedPort()
             let port = closed.port
-            try await closed.shutdown()
             let provider = try fixture.writeProvider(["token_endpoint": "http://127.0.0.1:\(port)/token"])
             let result = try await fixture.run(["token"] + fixture.keyArguments(provider: provider))
             #expect(result.status == 4, "\(result)")
             #expect(result.errorLine.contains("connection_failed"))
             expectNoSecrets(result, [fixture.clientSecret])
+            withExtendedLifetime(closed) {}
         }
     }
 

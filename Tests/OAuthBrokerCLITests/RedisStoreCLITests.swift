@@ -13,9 +13,8 @@ struct RedisStoreCLITests {
     @Test("Redis down (a closed port) exits with 4 for token and list, without printing the password")
     func redisDownExit4() async throws {
         try await CLIFixture.with { fixture in
-            let closed = try await MockAuthorizationServer.start()
+            let closed = try ReservedClosedPort()
             let port = closed.port
-            try await closed.shutdown()
             let password = "redis-password-\(UInt64.random(in: .min ... .max))"
             let store = "redis://broker:\(password)@127.0.0.1:\(port)/0"
             let provider = try fixture.writeProvider()
@@ -26,6 +25,7 @@ struct RedisStoreCLITests {
             let list = try await fixture.run(["list", "--store", store])
             #expect(list.status == 4, "\(list)")
             for result in [token, list] { expectNoSecrets(result, [password, fixture.clientSecret]) }
+            withExtendedLifetime(closed) {}
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import OAuthBroker
 import OAuthBrokerCurl
+import OAuthBrokerTesting
 import Testing
 
 @Suite("CurlErrorMapper", .timeLimit(.minutes(1)))
@@ -31,9 +32,9 @@ struct CurlErrorMapperTests {
 
     @Test("a closed port is .connectionFailed")
     func connectionRefused() async throws {
-        let closed = try await LoopbackHTTPServer.start(handler: { _ in nil })
+        // A port that refuses connections and that no parallel test can take meanwhile.
+        let closed = try ReservedClosedPort()
         let url = closed.url("/token")
-        await closed.shutdown()
         let transport = try CurlTransport()
         defer { transport.shutdown() }
         let request = formPost(url)
@@ -43,6 +44,7 @@ struct CurlErrorMapperTests {
         let mapped = CurlErrorMapper().mapTransportError(try #require(error), for: request)
         #expect(mapped.message.contains("127.0.0.1"))
         #expect(!mapped.message.contains("/token"))
+        withExtendedLifetime(closed) {}
     }
 
     @Test(
