@@ -101,7 +101,9 @@ public final class Broker<Transport: TokenTransport, Mapper: TransportErrorMappe
     #if compiler(>=6.2)
         /// Returns a usable access token for `key`.
         ///
-        /// - A fresh cached token is returned at once (no store access, no suspension beyond the call).
+        /// - A fresh cached token is returned at once (no store access, no suspension beyond the call). Once every
+        ///   ``BrokerConfiguration/revalidationInterval`` it is also checked against the store in the background, so
+        ///   a revocation by another process stops it being served.
         /// - A stale but unexpired token is returned at once while one background refresh runs, unless
         ///   ``BrokerConfiguration/staleTokenBehavior`` is ``BrokerConfiguration/StaleTokenBehavior/waitForRefresh``.
         /// - Otherwise the caller joins the key's single-flight: the store is read, and if its record is not fresh
@@ -129,7 +131,10 @@ public final class Broker<Transport: TokenTransport, Mapper: TransportErrorMappe
         }
     #endif
 
-    /// The cached token for `key` if it is fresh, without ever suspending or touching the store or the network.
+    /// The cached token for `key` if it is fresh, without ever suspending or waiting for the store or the network.
+    ///
+    /// When the token's check against the store is due (``BrokerConfiguration/revalidationInterval``), the check
+    /// starts in the background and the token is returned meanwhile.
     ///
     /// - Parameter key: The key.
     /// - Returns: The token, or `nil` when nothing fresh is cached (call ``accessToken(for:)`` then).
