@@ -28,24 +28,24 @@ extension MockAuthorizationServer {
     }
 
     /// Issues a grant for `clientID` (``issueGrant(clientID:scopes:subject:)``) and inserts it into `store` under
-    /// `key` as a record whose access token expired an hour ago, so that the next token request for `key` is a
-    /// refresh with the grant's refresh token.
+    /// `key` as a record whose access token expired an hour before `now`, so that the next token request for
+    /// `key` is a refresh with the grant's refresh token.
     ///
-    /// - Returns: The issued grant (its tokens are the ones stored).
+    /// - Returns: The issued grant (its tokens are the ones stored) and the stored record.
     /// - Throws: ``BrokerError`` when the client is not registered or the store already holds `key`.
     @discardableResult
-    public func seedExpiredGrant(clientID: String, in store: some BrokerStore, for key: StoreKey) async throws
-        -> IssuedGrant
-    {
+    public func seedExpiredGrant(
+        clientID: String, in store: some BrokerStore, for key: StoreKey, now: Date = Date()
+    ) async throws -> (grant: IssuedGrant, record: TokenRecord) {
         let grant = try issueGrant(clientID: clientID, scopes: key.scopes)
-        let issued = Date().addingTimeInterval(-7200)
+        let issued = now.addingTimeInterval(-7200)
         let record = TokenRecord(
             accessToken: grant.accessToken, refreshToken: grant.refreshToken, scopes: key.scopes, issuedAt: issued,
             expiresAt: issued.addingTimeInterval(3600), version: TokenRecord.initialVersion(at: issued))
-        guard case .inserted = try await store.insert(record, for: key) else {
+        guard case .inserted(let stored) = try await store.insert(record, for: key) else {
             throw BrokerError(.invalidInput, "the store already holds a record for the key", key: key)
         }
-        return grant
+        return (grant, stored)
     }
 
     /// A provider registration for this server's endpoints (loopback `http` allowed), for brokers under test.

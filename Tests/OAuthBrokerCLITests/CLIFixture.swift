@@ -109,15 +109,8 @@ struct CLIFixture: Sendable {
         -> (key: StoreKey, grant: MockAuthorizationServer.IssuedGrant, record: TokenRecord)
     {
         let key = try StoreKey(provider: "mock", tenant: tenant, principal: principal)
-        let grant = try server.issueGrant(clientID: clientID)
-        let issued = Date().addingTimeInterval(-7200)
-        let record = TokenRecord(
-            accessToken: grant.accessToken, refreshToken: grant.refreshToken, issuedAt: issued,
-            expiresAt: issued.addingTimeInterval(3600), version: TokenRecord.initialVersion(at: issued))
-        guard case .inserted(let stored) = try await openStore(url).insert(record, for: key) else {
-            throw BrokerError(.storeFailed, "a record was already stored for \(key)")
-        }
-        return (key, grant, stored)
+        let (grant, record) = try await server.seedExpiredGrant(clientID: clientID, in: try openStore(url), for: key)
+        return (key, grant, record)
     }
 
     /// Runs `authorize`, approves at the mock server as a browser would, and returns the callback URL.

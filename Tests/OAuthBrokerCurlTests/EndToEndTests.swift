@@ -286,15 +286,7 @@ extension EndToEndTests.Harness {
     func seedExpiredGrant(for key: StoreKey, now: Date = Date()) async throws -> (
         grant: MockAuthorizationServer.IssuedGrant, record: TokenRecord
     ) {
-        let grant = try server.issueGrant(clientID: EndToEndTests.clientID, scopes: key.scopes)
-        let issued = now.addingTimeInterval(-7200)
-        let record = TokenRecord(
-            accessToken: grant.accessToken, refreshToken: grant.refreshToken, scopes: key.scopes, issuedAt: issued,
-            expiresAt: issued.addingTimeInterval(3600), version: TokenRecord.initialVersion(at: issued))
-        guard case .inserted(let stored) = try await store.insert(record, for: key) else {
-            throw BrokerError(.storeFailed, "a record was already stored for the key")
-        }
-        return (grant, stored)
+        try await server.seedExpiredGrant(clientID: EndToEndTests.clientID, in: store, for: key, now: now)
     }
 }
 

@@ -28,7 +28,7 @@ struct RedisRotationFaultTests {
         try await MockAuthorizationServer.withRunningServer(configuration: configuration) { server in
             server.registerClient(id: "redis-client", secret: Secret("redis-secret"))
             let key = try StoreKey(provider: "mock", tenant: "t", principal: "u")
-            let grant = try await server.seedExpiredGrant(clientID: "redis-client", in: store, for: key)
+            let grant = try await server.seedExpiredGrant(clientID: "redis-client", in: store, for: key).grant
             let provider = try server.providerDescriptor(
                 id: ProviderID("mock"), clientID: "redis-client", clientSecret: Secret("redis-secret"),
                 grants: [.refreshToken])

@@ -73,7 +73,7 @@ struct MultiProcessRefreshTests {
             server.registerClient(id: clientID, secret: Secret(clientSecret))
             let key = try StoreKey(provider: "test-helper", tenant: "herd", principal: "user")
             let store = try await StoreURL(storeURL).makeStore()
-            let grant = try await server.seedExpiredGrant(clientID: clientID, in: store, for: key)
+            let grant = try await server.seedExpiredGrant(clientID: clientID, in: store, for: key).grant
             if let slowFirstResponse { server.enqueue(.slowBody(delay: slowFirstResponse)) }
             let goFile = directory + "/go"
             let helper = try TestExecutable.path("oauth-broker-test-helper")
@@ -96,7 +96,7 @@ struct MultiProcessRefreshTests {
                 }
                 #expect(ready, "a child never became ready: \(child.standardError)")
             }
-            FileManager.default.createFile(atPath: goFile, contents: Data())
+            _ = FileManager.default.createFile(atPath: goFile, contents: Data())
             var tokens: [String] = []
             for child in children {
                 for await line in child.lines where line.hasPrefix("token ") {

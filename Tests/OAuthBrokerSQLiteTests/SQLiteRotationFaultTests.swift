@@ -22,7 +22,7 @@ struct SQLiteRotationFaultTests {
                 let path = directory + "/store.sqlite"
                 let store = try await SQLiteStore(configuration: .init(path: path, busyTimeout: .milliseconds(200)))
                 let key = try StoreKey(provider: "mock", tenant: "t", principal: "u")
-                let grant = try await server.seedExpiredGrant(clientID: "lock-client", in: store, for: key)
+                let grant = try await server.seedExpiredGrant(clientID: "lock-client", in: store, for: key).grant
                 let provider = try server.providerDescriptor(
                     id: ProviderID("mock"), clientID: "lock-client", clientSecret: Secret("lock-secret"),
                     grants: [.refreshToken])

@@ -78,7 +78,7 @@ struct TokenEndpointClient<Transport: TokenTransport, Mapper: TransportErrorMapp
     ) async throws -> TokenResponse {
         let form = [("grant_type", grant.rawValue)] + parameters + extraTokenParameters
         let request = makeRequest(url: provider.tokenEndpoint, form: form)
-        let (response, metadata, json) = try await sendParsed(
+        let (response, metadata, json) = try await send(
             request, flow: grant.rawValue, grant: grant, deadline: deadline, key: key, beforeSend: beforeSend)
         let parsed: TokenResponse
         do {
@@ -115,22 +115,13 @@ struct TokenEndpointClient<Transport: TokenTransport, Mapper: TransportErrorMapp
     }
 
     /// Sends `request` by the retry rules of `grant` within `deadline`. Returns only a 2xx response whose body is
-    /// not an OAuth error.
+    /// not an OAuth error, with the body parsed once as JSON (`nil` when it is not JSON).
     ///
     /// One span (`oauth.token_request`) and one `oauth_broker_token_requests_total` count per call, whatever the
     /// number of attempts.
     func send(
         _ request: TransportRequest, flow: String, grant: ProviderDescriptor.Grant?, deadline: Date, key: StoreKey?,
         beforeSend: (@Sendable () async throws -> Void)? = nil
-    ) async throws -> (TransportResponse, ResponseMetadata, JSONValue?) {
-        try await sendParsed(request, flow: flow, grant: grant, deadline: deadline, key: key, beforeSend: beforeSend)
-    }
-
-    /// ``send(_:flow:grant:deadline:key:beforeSend:)``, also returning the body parsed once as JSON (`nil` when
-    /// it is not JSON).
-    private func sendParsed(
-        _ request: TransportRequest, flow: String, grant: ProviderDescriptor.Grant?, deadline: Date, key: StoreKey?,
-        beforeSend: (@Sendable () async throws -> Void)?
     ) async throws -> (TransportResponse, ResponseMetadata, JSONValue?) {
         let start = MonotonicTime.now()
         return try await tracer.withSpan("oauth.token_request", ofKind: .client) { span in
