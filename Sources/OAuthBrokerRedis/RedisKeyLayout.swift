@@ -25,7 +25,7 @@ struct RedisKeyLayout: Sendable {
     /// key whose principal has the tenant's spelling, so callers filter the decoded keys again.
     func recordPattern(tenant: TenantID?) -> [UInt8] {
         var pattern = Self.globEscaped(prefix) + "record:{"
-        if let tenant { pattern += "*:" + Self.globEscaped(Self.storageEscaped(tenant.rawValue)) + ":" }
+        if let tenant { pattern += "*:" + Self.globEscaped(StoreKey.escapedComponent(tenant.rawValue)) + ":" }
         return Array((pattern + "*").utf8)
     }
 
@@ -34,19 +34,6 @@ struct RedisKeyLayout: Sendable {
         let head = Array("\(prefix)record:{".utf8)
         guard name.count > head.count + 1, name.starts(with: head), name.last == UInt8(ascii: "}") else { return nil }
         return String(decoding: name[head.count..<(name.count - 1)], as: UTF8.self)
-    }
-
-    /// How ``OAuthBroker/StoreKey/storageID`` escapes a component: `%` → `%25`, `:` → `%3A`.
-    private static func storageEscaped(_ component: String) -> String {
-        var out = ""
-        for character in component {
-            switch character {
-            case "%": out += "%25"
-            case ":": out += "%3A"
-            default: out.append(character)
-            }
-        }
-        return out
     }
 
     /// Escapes Redis glob metacharacters with a backslash.

@@ -193,6 +193,7 @@ enum ConformanceFixtures {
 extension StoreConformance {
     static let allChecks: [Check] = [
         Check("record round trip", { try await $0.recordRoundTrip($1) }),
+        Check("identifiers compare byte for byte", { try await $0.identifiersCompareByteForByte($1) }),
         Check("secrets survive round trip", { try await $0.secretsSurviveRoundTrip($1) }),
         Check("insert if absent", { try await $0.insertIfAbsent($1) }),
         Check("concurrent insert has one winner", { try await $0.concurrentInsert($1) }),

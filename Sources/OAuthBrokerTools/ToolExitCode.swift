@@ -31,7 +31,7 @@ public struct ToolExitCode: Hashable, Sendable, CustomStringConvertible {
     /// - Parameter error: The error that ended the command.
     public init(for error: BrokerError) {
         switch error.code {
-        case .invalidInput, .invalidConfiguration, .clientRejected, .grantNotSupported:
+        case .invalidInput, .invalidConfiguration, .clientRejected, .grantNotSupported, .keyOutsideScope:
             self = .usage
         case .providerRejected:
             let configurationErrors: Set<OAuthErrorCode> = [

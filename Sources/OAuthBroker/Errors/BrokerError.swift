@@ -43,6 +43,7 @@ public struct BrokerError: Error, Hashable, Sendable, CustomStringConvertible, C
             case storeCorrupted = "store_corrupted"
             case storeFailed = "store_failed"
             case leaseUnavailable = "lease_unavailable"
+            case keyOutsideScope = "key_outside_scope"
         }
 
         fileprivate let value: Value
@@ -104,6 +105,9 @@ public struct BrokerError: Error, Hashable, Sendable, CustomStringConvertible, C
         public static let storeFailed = Code(.storeFailed)
         /// Another process holds the refresh lease and did not finish within the wait budget.
         public static let leaseUnavailable = Code(.leaseUnavailable)
+        /// A tenant-scoped view (``Broker/tenant(_:)-(TenantID)``) was handed a key of another tenant (or another
+        /// provider); nothing was read or changed.
+        public static let keyOutsideScope = Code(.keyOutsideScope)
 
         /// A short, bounded, snake_case name that is safe to use as a metric label.
         public var description: String { value.rawValue }

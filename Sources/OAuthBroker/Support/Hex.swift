@@ -1,5 +1,10 @@
-/// Lower-case hexadecimal encoding.
+/// Hexadecimal encoding: lower case for digests, upper case for percent-encoding.
 enum Hex {
+    /// The upper-case hex digit for `nibble` (0–15).
+    static func upperDigit(_ nibble: UInt8) -> UInt8 {
+        nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "A") + nibble - 10
+    }
+
     static func encode(_ bytes: some Sequence<UInt8>) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()

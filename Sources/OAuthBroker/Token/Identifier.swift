@@ -10,6 +10,13 @@ public protocol IdentifierKind: Sendable {
 ///
 /// Validation: not empty, at most `Kind.maxLength` UTF-8 bytes, no leading or trailing white space (input is
 /// rejected, not trimmed, so two spellings never name one tenant), and no control or invisible format characters.
+///
+/// Identifiers compare **byte for byte** (their UTF-8 bytes), not as Swift `String`s: `String` equality is
+/// canonical equivalence, under which `jos\u{E9}` (precomposed é) and `jose\u{301}` (e + combining acute) are
+/// equal. Here they are two different principals, exactly as every store (SQLite, Redis, the file store) and
+/// every authorization server compares them, so one can never read or overwrite the other's token. Input is not
+/// normalized: normalize to NFC before creating identifiers if your application wants both spellings to name one
+/// user.
 public struct Identifier<Kind: IdentifierKind>: Hashable, Sendable, Codable, Comparable, CustomStringConvertible {
     /// The validated identifier.
     public let rawValue: String
@@ -55,8 +62,20 @@ public struct Identifier<Kind: IdentifierKind>: Hashable, Sendable, Codable, Com
     /// The raw value.
     public var description: String { rawValue }
 
-    /// Orders by raw value.
-    public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
+    /// Equal when the raw values have the same UTF-8 bytes.
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.rawValue.utf8.elementsEqual(rhs.rawValue.utf8) }
+
+    /// Hashes the raw value's UTF-8 bytes, consistent with ``==(_:_:)``.
+    public func hash(into hasher: inout Hasher) {
+        var copy = rawValue
+        copy.withUTF8 { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        hasher.combine(rawValue.utf8.count)
+    }
+
+    /// Orders by the raw values' UTF-8 bytes (the order SQLite's binary collation and storage IDs use).
+    public static func < (lhs: Self, rhs: Self) -> Bool {
+        lhs.rawValue.utf8.lexicographicallyPrecedes(rhs.rawValue.utf8)
+    }
 
     private static func hex(_ value: UInt32) -> String {
         let digits = String(value, radix: 16, uppercase: true)

@@ -25,8 +25,8 @@ public struct StoreKey: Hashable, Sendable, Codable, CustomStringConvertible, Cu
             self.scopes = scopes
             scopeFingerprint = Hex.encode(SHA256.hash(data: Array(scopes.normalized.utf8)))
             storageID = [
-                StoreKey.escape(provider.rawValue), StoreKey.escape(tenant.rawValue),
-                StoreKey.escape(principal.rawValue), scopeFingerprint,
+                StoreKey.escapedComponent(provider.rawValue), StoreKey.escapedComponent(tenant.rawValue),
+                StoreKey.escapedComponent(principal.rawValue), scopeFingerprint,
             ].joined(separator: ":")
             let digest = Array(SHA256.hash(data: Array(storageID.utf8)))
             hashSeed = digest.prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
@@ -60,8 +60,14 @@ public struct StoreKey: Hashable, Sendable, Codable, CustomStringConvertible, Cu
     /// Lower-case hex SHA-256 of ``ScopeSet/normalized``: 64 characters, stable across releases.
     public var scopeFingerprint: String { storage.scopeFingerprint }
 
-    /// A stable string naming this key in a store: `provider:tenant:principal:fingerprint`, where `%` and `:`
-    /// inside a component are percent-encoded (`%25`, `%3A`) so the form is unambiguous.
+    /// A stable, printable-ASCII string naming this key in a store: `provider:tenant:principal:fingerprint`, each
+    /// component as ``escapedComponent(_:)`` writes it.
+    ///
+    /// Distinct keys always have distinct storage IDs, and two storage IDs are equal exactly when their bytes are:
+    /// the escaping works on UTF-8 bytes, not on `Character`s, so identifiers that Swift's `String` would call
+    /// equal (`jos\u{E9}` and `jose\u{301}`, canonically equivalent) get different IDs, and a `:` followed by a
+    /// combining mark is escaped like any other `:`. Being ASCII, the ID compares the same everywhere: in a Swift
+    /// dictionary, in SQLite's binary collation, in Redis.
     public var storageID: String { storage.storageID }
 
     /// `provider/tenant/principal/<first 12 hex digits of the scope fingerprint>`: enough to find a key in logs,
@@ -77,10 +83,12 @@ public struct StoreKey: Hashable, Sendable, Codable, CustomStringConvertible, Cu
         "StoreKey(provider: \(provider), tenant: \(tenant), principal: \(principal), scopes: [\(scopes)])"
     }
 
-    /// Keys are equal when their storage IDs are equal (identical storage short-circuits).
+    /// Keys are equal when their storage IDs have the same bytes, that is when provider, tenant and principal are
+    /// byte-for-byte the same and the scope sets are equal (identical storage short-circuits).
     public static func == (lhs: StoreKey, rhs: StoreKey) -> Bool {
         lhs.storage === rhs.storage
-            || (lhs.storage.hashSeed == rhs.storage.hashSeed && lhs.storage.storageID == rhs.storage.storageID)
+            || (lhs.storage.hashSeed == rhs.storage.hashSeed
+                && lhs.storage.storageID.utf8.elementsEqual(rhs.storage.storageID.utf8))
     }
 
     /// The 64-bit hash computed once at creation (the first 8 bytes of SHA-256 of ``storageID``).
@@ -110,19 +118,31 @@ public struct StoreKey: Hashable, Sendable, Codable, CustomStringConvertible, Cu
         try container.encode(scopes, forKey: .scopes)
     }
 
-    private static func escape(_ component: String) -> String {
-        guard component.contains(where: { $0 == "%" || $0 == ":" }) else { return component }
-        return component.replacingOccurrences("%", "%25").replacingOccurrences(":", "%3A")
-    }
-}
-
-extension String {
-    fileprivate func replacingOccurrences(_ target: Character, _ replacement: String) -> String {
-        var result = ""
-        result.reserveCapacity(utf8.count)
-        for character in self {
-            if character == target { result += replacement } else { result.append(character) }
+    /// One component (provider, tenant or principal) as it appears in a ``storageID``.
+    ///
+    /// Works on the component's UTF-8 bytes: printable ASCII (`0x20`–`0x7E`) stays as it is, except `%` and `:`;
+    /// those two, every byte of a non-ASCII character and any control byte become `%XX` (upper-case hex). The
+    /// result is printable ASCII, the mapping is injective (it can be undone byte for byte), and an all-ASCII
+    /// component without `%` or `:` is unchanged, so the storage IDs of ASCII keys are those of every earlier
+    /// release.
+    /// - Parameter component: An identifier's raw value.
+    /// - Returns: The escaped form.
+    public static func escapedComponent(_ component: String) -> String {
+        func isKept(_ byte: UInt8) -> Bool {
+            byte >= 0x20 && byte < 0x7F && byte != UInt8(ascii: "%") && byte != UInt8(ascii: ":")
         }
-        return result
+        if component.utf8.allSatisfy(isKept) { return component }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(component.utf8.count * 3)
+        for byte in component.utf8 {
+            if isKept(byte) {
+                bytes.append(byte)
+            } else {
+                bytes.append(UInt8(ascii: "%"))
+                bytes.append(Hex.upperDigit(byte >> 4))
+                bytes.append(Hex.upperDigit(byte & 0x0F))
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
