@@ -53,7 +53,8 @@ public struct TenantScopedBroker<Transport: TokenTransport, Mapper: TransportErr
     /// Makes a key of this tenant at the broker's provider.
     /// - Throws: ``BrokerError`` (``BrokerError/Code/invalidInput``) for an invalid principal or scope.
     public func key(principal: String, scopes: [String] = []) throws -> StoreKey {
-        StoreKey(provider: provider, tenant: tenant, principal: try PrincipalID(principal), scopes: try ScopeSet(scopes))
+        StoreKey(
+            provider: provider, tenant: tenant, principal: try PrincipalID(principal), scopes: try ScopeSet(scopes))
     }
 
     /// Makes a key of this tenant at the broker's provider from validated parts.
