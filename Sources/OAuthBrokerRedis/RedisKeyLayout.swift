@@ -15,6 +15,9 @@ struct RedisKeyLayout: Sendable {
     let prefix: String
 
     func record(_ key: StoreKey) -> [UInt8] { Array("\(prefix)record:{\(key.storageID)}".utf8) }
+    /// The record name an earlier release used for a key with non-ASCII components (see
+    /// ``OAuthBroker/StoreKey/legacyStorageID``).
+    func legacyRecord(_ key: StoreKey) -> [UInt8] { Array("\(prefix)record:{\(key.legacyStorageID)}".utf8) }
     func lease(_ key: StoreKey) -> [UInt8] { Array("\(prefix)lease:{\(key.storageID)}".utf8) }
     func session(_ id: String) -> [UInt8] { Array("\(prefix)session:\(id)".utf8) }
     var sessionIndex: [UInt8] { Array("\(prefix)sessions".utf8) }
@@ -24,8 +27,25 @@ struct RedisKeyLayout: Sendable {
     /// Glob characters in the prefix and tenant are escaped. The tenant pattern `*:<tenant>:*` can also match a
     /// key whose principal has the tenant's spelling, so callers filter the decoded keys again.
     func recordPattern(tenant: TenantID?) -> [UInt8] {
+        recordPattern(escapedTenant: tenant.map { StoreKey.escapedComponent($0.rawValue) })
+    }
+
+    /// The patterns that find every record of `tenant` (or all records): ``recordPattern(tenant:)``, and for a
+    /// non-ASCII tenant also the pattern of the names an earlier release gave its records (see
+    /// ``OAuthBroker/StoreKey/legacyStorageID``).
+    func recordPatterns(tenant: TenantID?) -> [[UInt8]] {
+        guard let tenant, !tenant.rawValue.utf8.allSatisfy({ $0 < 0x80 }) else {
+            return [recordPattern(tenant: tenant)]
+        }
+        return [
+            recordPattern(tenant: tenant),
+            recordPattern(escapedTenant: StoreKey.legacyEscapedComponent(tenant.rawValue)),
+        ]
+    }
+
+    private func recordPattern(escapedTenant: String?) -> [UInt8] {
         var pattern = Self.globEscaped(prefix) + "record:{"
-        if let tenant { pattern += "*:" + Self.globEscaped(StoreKey.escapedComponent(tenant.rawValue)) + ":" }
+        if let escapedTenant { pattern += "*:" + Self.globEscaped(escapedTenant) + ":" }
         return Array((pattern + "*").utf8)
     }
 

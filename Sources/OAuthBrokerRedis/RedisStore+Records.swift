@@ -14,8 +14,27 @@ extension RedisStore {
                 [Array("HMGET".utf8), name, Array("version".utf8), Array("status".utf8), Array("record".utf8)])
         }
         guard let fields = reply.array, fields.count == 3 else { throw unexpected(reply, during: "HMGET", key: key) }
-        if fields.allSatisfy(\.isNull) { return nil }
+        if fields.allSatisfy(\.isNull) {
+            guard key.hasLegacyStorageID, try await moveLegacyRecord(of: key) else { return nil }
+            return try await record(for: key)
+        }
         return try decodeStored(fields[...], key: key)
+    }
+
+    /// Moves the record an earlier release stored under the key's ``OAuthBroker/StoreKey/legacyStorageID`` (a key
+    /// with non-ASCII components, escaped per `Character`) to its byte-exact name, with `RENAMENX`, so the move is
+    /// atomic and never replaces a record already under the new name. The legacy hash's `key` field must be this
+    /// key, byte for byte: a hash another key's components happened to name is left alone.
+    /// - Returns: Whether a record now sits under the new name.
+    private func moveLegacyRecord(of key: StoreKey) async throws -> Bool {
+        let legacy = layout.legacyRecord(key)
+        let name = layout.record(key)
+        let field = try await pool.run { try $0.command([Array("HGET".utf8), legacy, Array("key".utf8)]) }
+        guard let json = field.bytes, try Self.decodeKey(json) == key else { return false }
+        // Whatever RENAMENX answers (1: moved; 0: a record is already under the new name; an error: another
+        // process moved it first), the caller reads the new name again; the legacy hash is then gone or ignored.
+        _ = try await pool.run { try $0.command([Array("RENAMENX".utf8), legacy, name]) }
+        return true
     }
 
     /// Stores `record` under `key` if the key has none, atomically (the `insert` Lua script).
@@ -123,9 +142,18 @@ extension RedisStore {
     /// - Throws: ``OAuthBroker/BrokerError`` (``OAuthBroker/BrokerError/Code/storeUnavailable``,
     ///   ``OAuthBroker/BrokerError/Code/storeCorrupted`` for a `key` field that does not match its Redis key).
     public func keys(tenant: TenantID?) async throws -> [StoreKey] {
-        let pattern = layout.recordPattern(tenant: tenant)
-        let count = Array(String(configuration.scanCount).utf8)
         var found: [String: StoreKey] = [:]
+        for pattern in layout.recordPatterns(tenant: tenant) {
+            try await scanKeys(matching: pattern, tenant: tenant, into: &found)
+        }
+        return found.values.sorted { $0.storageID.utf8.lexicographicallyPrecedes($1.storageID.utf8) }
+    }
+
+    /// One full `SCAN` for `pattern`, adding the decoded keys of `tenant` (or all) to `found` by storage ID.
+    private func scanKeys(matching pattern: [UInt8], tenant: TenantID?, into found: inout [String: StoreKey])
+        async throws
+    {
+        let count = Array(String(configuration.scanCount).utf8)
         var cursor: [UInt8] = Array("0".utf8)
         // SCAN always ends (cursor 0); the bound only guards against a misbehaving server.
         for _ in 0..<10_000_000 {
@@ -136,16 +164,18 @@ extension RedisStore {
                     throw unexpected(field, during: "HGET key")
                 }
                 let key = try Self.decodeKey(json)
-                guard layout.storageID(inRecordKey: name) == key.storageID else {
+                // A name of this release, or one an earlier release gave a key with non-ASCII components.
+                guard let id = layout.storageID(inRecordKey: name),
+                    id.utf8.elementsEqual(key.storageID.utf8)
+                        || (key.hasLegacyStorageID && id.utf8.elementsEqual(key.legacyStorageID.utf8))
+                else {
                     throw BrokerError(
                         .storeCorrupted, "a record hash's key field does not match its Redis key", key: key)
                 }
                 if tenant == nil || key.tenant == tenant { found[key.storageID] = key }
             }
             cursor = page.cursor
-            if cursor == Array("0".utf8) {
-                return found.values.sorted { $0.storageID.utf8.lexicographicallyPrecedes($1.storageID.utf8) }
-            }
+            if cursor == Array("0".utf8) { return }
         }
         throw BrokerError(.storeFailed, "SCAN did not finish")
     }

@@ -280,3 +280,38 @@ struct NULFramingCodec: StoreCodec {
         return stride(from: body.startIndex, to: body.endIndex, by: 2).map { body[$0] }
     }
 }
+
+@Suite("RedisStore legacy storage IDs", .enabled(if: RedisTestEnvironment.hasServer))
+struct RedisLegacyStorageIDTests {
+    @Test("a record an earlier release filed under a legacy name is listed, read, and moved to the byte-exact name")
+    func movesLegacyRecordOnRead() async throws {
+        let store = try RedisTestEnvironment.store()
+        let key = try StoreKey(provider: "p", tenant: "t\u{FC}r", principal: "jos\u{E9}", scopes: ["a"])
+        let record = TokenRecord(
+            accessToken: Secret("at-legacy"), refreshToken: Secret("rt-legacy"), issuedAt: Date(),
+            expiresAt: Date().addingTimeInterval(3600), version: 1 << 40)
+        _ = try await store.insert(record, for: key)
+        let prefix = store.configuration.keyPrefix
+        let name = Array("\(prefix)record:{\(key.storageID)}".utf8)
+        let legacy = Array("\(prefix)record:{\(key.legacyStorageID)}".utf8)
+        #expect(try await !isRedisError(store.command([Array("RENAME".utf8), name, legacy])))
+
+        #expect(try await store.keys(tenant: key.tenant) == [key], "a legacy record is not listed")
+        #expect(try await store.record(for: key) == record, "a legacy record is not read")
+        #expect(try await store.command([Array("EXISTS".utf8), name]).integer == 1)
+        #expect(try await store.command([Array("EXISTS".utf8), legacy]).integer == 0)
+
+        // A legacy hash that holds another key is never taken over.
+        let other = try StoreKey(provider: "p", tenant: "t\u{FC}r", principal: "jos\u{E9}", scopes: ["b"])
+        let otherLegacy = Array("\(prefix)record:{\(other.legacyStorageID)}".utf8)
+        #expect(try await !isRedisError(store.command([Array("RENAME".utf8), name, otherLegacy])))
+        #expect(try await store.record(for: other) == nil)
+        #expect(try await store.command([Array("EXISTS".utf8), otherLegacy]).integer == 1)
+        try await store.deleteAllKeysUnderPrefix()
+    }
+}
+
+private func isRedisError(_ reply: RedisReply) -> Bool {
+    if case .error = reply { return true }
+    return false
+}

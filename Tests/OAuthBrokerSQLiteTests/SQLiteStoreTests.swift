@@ -280,3 +280,36 @@ struct SQLiteStoreTests {
         }
     }
 }
+
+@Suite("SQLiteStore schema 2")
+struct SQLiteLegacyStorageIDTests {
+    @Test("opening a schema-1 database re-files records of non-ASCII keys under byte-exact storage IDs")
+    func migratesLegacyStorageIDs() async throws {
+        let key = try StoreKey(provider: "p", tenant: "t\u{FC}r", principal: "jos\u{E9}", scopes: ["a"])
+        let ascii = try StoreKey(provider: "p", tenant: "t", principal: "plain", scopes: ["a"])
+        try await withTemporaryDirectory { directory in
+            let path = directory + "/store.sqlite"
+            let record = SQLiteStoreTests.record("legacy")
+            do {
+                let store = try await SQLiteStore(path: path)
+                _ = try await store.insert(record, for: key)
+                _ = try await store.insert(SQLiteStoreTests.record("ascii"), for: ascii)
+            }
+            // Make it the database an earlier release left: schema 1, the record under its legacy ID.
+            let raw = try RawDatabase(path)
+            #expect(raw.execute("DELETE FROM oauth_broker_schema WHERE version = 2") == SQLITE_OK)
+            #expect(
+                raw.execute(
+                    "UPDATE oauth_broker_records SET storage_id = '\(key.legacyStorageID)' "
+                        + "WHERE storage_id = '\(key.storageID)'") == SQLITE_OK)
+            #expect(raw.scalar("SELECT COUNT(*) FROM oauth_broker_records WHERE storage_id GLOB '*[^ -~]*'") == "1")
+
+            let store = try await SQLiteStore(path: path)
+            #expect(try await store.record(for: key) == record)
+            #expect(try await store.keys(tenant: key.tenant) == [key])
+            #expect(try await store.keys().count == 2)
+            #expect(raw.scalar("SELECT MAX(version) FROM oauth_broker_schema") == "2")
+            #expect(raw.scalar("SELECT COUNT(*) FROM oauth_broker_records WHERE storage_id GLOB '*[^ -~]*'") == "0")
+        }
+    }
+}

@@ -94,11 +94,25 @@ struct FileDocument: Codable, Sendable {
         }
         guard header.formatVersion <= formatVersion else { throw .newerFormat(header.formatVersion) }
         guard header.formatVersion == formatVersion,
-            let document = try? JSONDecoder().decode(FileDocument.self, from: data),
-            document.records.allSatisfy({ $0.key == $0.value.key.storageID }),
+            var document = try? JSONDecoder().decode(FileDocument.self, from: data),
             document.sessions.values.allSatisfy({ $0.expiresAt.isFinite })
         else { throw .corrupt }
+        try document.moveLegacyEntries()
         return document
+    }
+
+    /// Moves records an earlier release stored under a key's ``StoreKey/legacyStorageID`` (keys with non-ASCII
+    /// components, escaped per `Character`) to their byte-exact ``StoreKey/storageID``; the file is rewritten with
+    /// the new IDs at its next write. A record already present under the new ID is newer and wins. Leases under a
+    /// non-ASCII ID are dropped: they are seconds long and no process of this release holds them.
+    /// - Throws: `.corrupt` for a record filed under an ID that is neither of its key's.
+    private mutating func moveLegacyEntries() throws(DecodeFailure) {
+        for (id, entry) in records where id != entry.key.storageID {
+            guard entry.key.hasLegacyStorageID, id == entry.key.legacyStorageID else { throw .corrupt }
+            records[id] = nil
+            if records[entry.key.storageID] == nil { records[entry.key.storageID] = entry }
+        }
+        for id in leases.keys where !id.utf8.allSatisfy({ $0 < 0x80 }) { leases[id] = nil }
     }
 
     func encoded() throws -> [UInt8] {

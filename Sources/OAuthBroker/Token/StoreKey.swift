@@ -146,3 +146,35 @@ public struct StoreKey: Hashable, Sendable, Codable, CustomStringConvertible, Cu
         return String(decoding: bytes, as: UTF8.self)
     }
 }
+
+extension StoreKey {
+    /// The storage ID releases before byte-exact escaping wrote: `%` and `:` escaped per `Character`, every other
+    /// character kept as it is. Equal to ``storageID`` for every key whose components are ASCII; stores use it only
+    /// to find and move records an earlier release wrote for a key with non-ASCII components.
+    package var legacyStorageID: String {
+        [
+            Self.legacyEscapedComponent(provider.rawValue), Self.legacyEscapedComponent(tenant.rawValue),
+            Self.legacyEscapedComponent(principal.rawValue), scopeFingerprint,
+        ].joined(separator: ":")
+    }
+
+    /// One component as ``legacyStorageID`` writes it.
+    package static func legacyEscapedComponent(_ component: String) -> String {
+        guard component.contains(where: { $0 == "%" || $0 == ":" }) else { return component }
+        var result = ""
+        for character in component {
+            switch character {
+            case "%": result += "%25"
+            case ":": result += "%3A"
+            default: result.append(character)
+            }
+        }
+        return result
+    }
+
+    /// Whether ``legacyStorageID`` differs from ``storageID`` (some component is not ASCII).
+    package var hasLegacyStorageID: Bool {
+        !(provider.rawValue.utf8.allSatisfy { $0 < 0x80 } && tenant.rawValue.utf8.allSatisfy { $0 < 0x80 }
+            && principal.rawValue.utf8.allSatisfy { $0 < 0x80 })
+    }
+}
