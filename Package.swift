@@ -114,6 +114,9 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Fuzz targets for the parsers of untrusted input, and their libFuzzer driver (built by scripts/fuzz.sh).
+        .target(name: "OAuthBrokerFuzzing", dependencies: ["OAuthBroker"], swiftSettings: strict),
+        .executableTarget(name: "oauth-broker-fuzz", dependencies: ["OAuthBrokerFuzzing"], swiftSettings: strict),
         // Runs one broker operation in its own OS process; the multi-process tests spawn it.
         .executableTarget(
             name: "oauth-broker-test-helper",
@@ -127,7 +130,7 @@ let package = Package(
         .testTarget(
             name: "OAuthBrokerTests",
             dependencies: [
-                "OAuthBroker", "OAuthBrokerTesting",
+                "OAuthBroker", "OAuthBrokerTesting", "OAuthBrokerFuzzing",
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ],
