@@ -86,9 +86,11 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// The id of the session a blob holds, if its `state` can be found cheaply (so decoding can succeed).
     private static func sessionIDs(in bytes: [UInt8]) -> [String] {
         guard let json = try? JSONValue(parsing: bytes), case .object(let root) = json,
-            case .object(let session)? = root["session"], case .string(let state)? = session["state"]
+            case .object(let session)? = root["session"], case .string(let state)? = session["state"],
+            case .object(let key)? = session["key"], case .string(let provider)? = key["provider"],
+            let providerID = try? ProviderID(provider)
         else { return [] }
-        return [AuthorizationSession.id(forState: state)]
+        return [AuthorizationSession.id(forState: state, provider: providerID)]
     }
 
     private static func callbackURL(_ bytes: [UInt8]) {

@@ -55,9 +55,11 @@ actor SQLiteConnectionActor {
             self.connection = connection
             return connection
         }
-        if path != ":memory:" && !path.hasPrefix("file:") {
-            // Create the file with mode 0600 before SQLite does (it would honour the umask, typically 0644);
-            // SQLite gives its -wal and -shm files the database file's permissions.
+        let isFile = path != ":memory:" && !path.hasPrefix("file:")
+        if isFile {
+            // Create the file with mode 0600 before SQLite does (it would honour the umask, typically 0644), and
+            // bring an existing database and its -wal and -shm to 0600 before anything is read from them.
+            try SQLiteFileModes.enforce(onDatabase: path)
             let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
             guard descriptor >= 0 else {
                 throw BrokerError(.storeFailed, "cannot create \(path): \(String(cString: strerror(errno)))")
@@ -66,6 +68,8 @@ actor SQLiteConnectionActor {
         }
         let connection = try SQLiteConnection(path: path, busyTimeout: configuration.busyTimeout)
         try SQLiteSchema.prepare(connection, synchronous: configuration.synchronous)
+        // WAL mode has created -wal and -shm by now (with the database's mode); check them once more.
+        if isFile { try SQLiteFileModes.enforce(onDatabase: path) }
         self.connection = connection
         return connection
     }

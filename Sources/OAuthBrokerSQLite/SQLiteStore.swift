@@ -10,7 +10,9 @@ import Synchronization
 /// - WAL journal mode lets readers in other processes run alongside the writer; `busy_timeout` makes a writer
 ///   wait for another process's transaction, and a wait longer than it fails with
 ///   ``OAuthBroker/BrokerError/Code/storeUnavailable``.
-/// - The database file is created with mode `0600` (SQLite gives its `-wal` and `-shm` files the same mode).
+/// - The database file is created with mode `0600` (SQLite gives its `-wal` and `-shm` files the same mode), and
+///   at every open an existing database, `-wal` or `-shm` file with another mode is set to `0600`; one whose mode
+///   cannot be changed (another user owns it) is refused with `invalidConfiguration`, naming the file and its mode.
 /// - Errors: `SQLITE_BUSY`/`SQLITE_LOCKED` after the timeout → `storeUnavailable`; `SQLITE_CORRUPT`,
 ///   `SQLITE_NOTADB` or an undecodable row → `storeCorrupted` (the file is never modified or replaced);
 ///   anything else → `storeFailed`.
@@ -26,7 +28,7 @@ import Synchronization
 /// `SQLiteStore` instances) on the same file get their own connections. Prepared statements are cached per
 /// connection.
 ///
-/// The schema (version 1) is documented on ``schemaVersion``; record and session blobs come from the
+/// The schema (version 2) is documented on ``schemaVersion``; record and session blobs come from the
 /// configured ``OAuthBroker/StoreCodec``.
 public final class SQLiteStore: BrokerStore {
     /// SQLite's `synchronous` setting: how hard a commit waits for the disk.
@@ -99,7 +101,8 @@ public final class SQLiteStore: BrokerStore {
     /// - Parameters:
     ///   - configuration: The file, busy timeout, durability and codec.
     ///   - now: The wall clock for session expiry and lease time-to-live; the system clock by default.
-    /// - Throws: ``OAuthBroker/BrokerError``: `invalidConfiguration` for an empty path or a negative timeout;
+    /// - Throws: ``OAuthBroker/BrokerError``: `invalidConfiguration` for an empty path, a negative timeout, or a
+    ///   database, `-wal` or `-shm` file whose mode is not `0600` and cannot be changed;
     ///   `storeCorrupted` for a file that is not a database; `storeFailed` for a newer schema or I/O errors;
     ///   `storeUnavailable` if another process holds the database locked past the busy timeout.
     public init(configuration: Configuration, now: @escaping @Sendable () -> Date = { Date() }) async throws {

@@ -60,6 +60,10 @@ extension MockAuthorizationServer {
         /// the server runs with ``MockAuthorizationServer/authorizationDecision``.
         public var authorizationDecision: AuthorizationDecision = .approve
 
+        /// The issuer identifier the authorization endpoint sends as `iss` in every authorization response,
+        /// approvals and errors alike (RFC 9207), or `nil` (the default) to send none.
+        public var authorizationResponseIssuer: String? = nil
+
         /// The `sub` of grants made at the authorization endpoint when the request carries no `login_hint`.
         /// Defaults to `"mock-user"`. (Client-credentials grants use the client ID as subject.)
         public var defaultSubject: String = "mock-user"

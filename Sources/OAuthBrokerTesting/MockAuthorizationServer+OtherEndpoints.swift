@@ -60,6 +60,7 @@ extension MockServerEngine {
             func redirect(_ pairs: [(String, String)]) -> AuthorizationOutcome {
                 var pairs = pairs
                 if let stateValue = parameters["state"] { pairs.append(("state", stateValue)) }
+                if let issuer = configuration.authorizationResponseIssuer { pairs.append(("iss", issuer)) }
                 return .redirect(redirectURI + separator + String(decoding: FormEncoding.encode(pairs), as: UTF8.self))
             }
             func error(_ code: String, _ description: String) -> AuthorizationOutcome {

@@ -155,7 +155,8 @@ extension MockAuthorizationServer {
     ///
     /// - Parameter authorizationURL: A URL for this server's authorization endpoint (host and port are ignored;
     ///   a `/tenants/<tenant>/authorize` path is honoured).
-    /// - Returns: The redirect URI with `code` and `state`, or with `error` and `state` when the request itself is
+    /// - Returns: The redirect URI with `code` and `state` (and `iss` when
+    ///   ``Configuration/authorizationResponseIssuer`` is set), or with `error` and `state` when the request itself is
     ///   invalid in a way the client must hear about (no PKCE challenge, unknown scope, wrong `response_type`).
     /// - Throws: ``BrokerError`` with ``BrokerError/Code/invalidInput`` when the request cannot be redirected at
     ///   all (not an authorization URL, unknown client, bad or unregistered redirect URI).

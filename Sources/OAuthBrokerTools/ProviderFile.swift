@@ -22,9 +22,11 @@ public import OAuthBroker
 /// `client_secret_post` or `none`; by default `client_secret_basic` with a secret and `none` without),
 /// `redirect_uri`, `scope_delimiter` (one character, default a space), `pkce_required` (default `true`),
 /// `allow_insecure_loopback` (default `false`: `http` is then refused everywhere; when `true`, `http` is allowed
-/// for `127.0.0.1`, `localhost` and `::1` in every endpoint and the redirect URI) and `extra_token_params` (an
-/// object of strings) are optional. `grants` lists `authorization_code`, `refresh_token` and
-/// `client_credentials`.
+/// for `127.0.0.1`, `localhost` and `::1` in every endpoint and the redirect URI), `extra_token_params` (an
+/// object of strings), `issuer` (the authorization server's issuer identifier: the `iss` an authorization response
+/// must carry, RFC 9207) and `authorization_response_iss_parameter_supported` (default `false`; `true` refuses a
+/// response without `iss`, and needs `issuer`) are optional. `grants` lists `authorization_code`,
+/// `refresh_token` and `client_credentials`.
 ///
 /// Any string value (in `grants` and `extra_token_params` too) may be exactly `${env:NAME}`: it is replaced by
 /// the environment variable `NAME`, and a missing or empty variable is an error naming it. The placeholder must be
@@ -40,7 +42,7 @@ public struct ProviderFile: Sendable, CustomStringConvertible {
     public static let knownFields: Set<String> = [
         "id", "token_endpoint", "authorization_endpoint", "revocation_endpoint", "introspection_endpoint",
         "client_id", "client_secret", "client_auth", "grants", "redirect_uri", "scope_delimiter", "pkce_required",
-        "allow_insecure_loopback", "extra_token_params",
+        "allow_insecure_loopback", "extra_token_params", "issuer", "authorization_response_iss_parameter_supported",
     ]
 
     /// Reads and validates the provider file at `path`.
@@ -134,6 +136,8 @@ public struct ProviderFile: Sendable, CustomStringConvertible {
         let requiresPKCE = try fields.bool("pkce_required") ?? true
         let allowsInsecureLoopback = try fields.bool("allow_insecure_loopback") ?? false
         let extraTokenParameters = try fields.stringObject("extra_token_params")
+        let issuer = try fields.string("issuer")
+        let requiresIssuer = try fields.bool("authorization_response_iss_parameter_supported") ?? false
 
         let redirectURI = try fields.string("redirect_uri")
         if let redirectURI {
@@ -153,7 +157,8 @@ public struct ProviderFile: Sendable, CustomStringConvertible {
                 authorizationEndpoint: authorizationEndpoint, revocationEndpoint: revocationEndpoint,
                 introspectionEndpoint: introspectionEndpoint, scopeDelimiter: scopeDelimiter,
                 requiresPKCE: requiresPKCE, extraTokenParameters: extraTokenParameters,
-                allowsInsecureLoopback: allowsInsecureLoopback)
+                allowsInsecureLoopback: allowsInsecureLoopback, issuer: issuer,
+                requiresAuthorizationResponseIssuer: requiresIssuer)
         } catch let error as BrokerError {
             throw fail(Self.fieldNames(in: error.message))
         }
@@ -173,6 +178,7 @@ public struct ProviderFile: Sendable, CustomStringConvertible {
             ("revocation endpoint", "revocation_endpoint"), ("introspection endpoint", "introspection_endpoint"),
             ("client ID", "client_id"), ("allowsInsecureLoopback", "allow_insecure_loopback"),
             ("extra token parameter", "extra_token_params entry"),
+            ("requiresAuthorizationResponseIssuer", "authorization_response_iss_parameter_supported"),
         ] {
             text = text.replacingOccurrences(of: phrase, with: field)
         }

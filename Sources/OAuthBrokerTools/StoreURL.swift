@@ -12,8 +12,8 @@ import OAuthBrokerSQLite
 /// | `sqlite:PATH`, `sqlite:///abs/path` | `SQLiteStore` at `PATH` |
 /// | `redis://[user:password@]host[:port][/db][?prefix=…]` | `RedisStore` (see `RedisStore.Configuration(url:)`) |
 ///
-/// `PATH` may be relative (to the working directory). The ``description`` never shows a password.
-public struct StoreURL: Sendable, Hashable, CustomStringConvertible {
+/// `PATH` may be relative (to the working directory). No printed form (``description``, `dump`) shows a password.
+public struct StoreURL: Sendable, Hashable, CustomStringConvertible, CustomReflectable {
     /// Which kind of store a URL names.
     public struct Kind: Sendable, Hashable, CustomStringConvertible {
         private enum Value: String, Sendable { case memory, file, sqlite, redis }
@@ -87,6 +87,11 @@ public struct StoreURL: Sendable, Hashable, CustomStringConvertible {
         return string[..<schemeEnd.upperBound] + "***" + string[at...]
     }
 
+    /// The kind and the ``description`` (password masked).
+    public var customMirror: Mirror {
+        Mirror(self, children: ["kind": kind.description, "url": description], displayStyle: .struct)
+    }
+
     /// Opens the store the URL names.
     /// - Parameters:
     ///   - now: The wall clock for session expiry and leases; the system clock by default.
@@ -94,11 +99,18 @@ public struct StoreURL: Sendable, Hashable, CustomStringConvertible {
     ///     SQLite busy timeout, the file lock timeout, Redis's command and pool timeouts), when that is less than the
     ///     store's default; `nil` keeps the defaults. The CLI passes its `--store-write-timeout`, so a write of a
     ///     token in hand never blocks past that budget in one call.
+    ///   - redisPassword: The Redis password when it comes from elsewhere than the URL (a file, the environment),
+    ///     so it never appears in a process listing; `nil` uses the URL's, if any.
     /// - Returns: A ready store.
-    /// - Throws: ``OAuthBroker/BrokerError`` from the store's initialiser (for example `storeCorrupted`).
-    public func makeStore(now: @escaping @Sendable () -> Date = { Date() }, waitCap: Duration? = nil) async throws
-        -> any BrokerStore
-    {
+    /// - Throws: ``OAuthBroker/BrokerError`` from the store's initialiser (for example `storeCorrupted`);
+    ///   `invalidConfiguration` when `redisPassword` is given for a store that is not Redis, or together with a
+    ///   password in the URL.
+    public func makeStore(
+        now: @escaping @Sendable () -> Date = { Date() }, waitCap: Duration? = nil, redisPassword: Secret? = nil
+    ) async throws -> any BrokerStore {
+        if redisPassword != nil, kind != .redis {
+            throw BrokerError(.invalidConfiguration, "a Redis password is given, but the store is \(kind):")
+        }
         func capped(_ duration: Duration) -> Duration { waitCap.map { min(duration, $0) } ?? duration }
         switch kind {
         case .memory:
@@ -113,6 +125,13 @@ public struct StoreURL: Sendable, Hashable, CustomStringConvertible {
             return try await SQLiteStore(configuration: configuration, now: now)
         default:
             var configuration = try RedisStore.Configuration(url: string)
+            if let redisPassword {
+                guard configuration.password == nil else {
+                    throw BrokerError(
+                        .invalidConfiguration, "the Redis password is given twice: in the URL and separately")
+                }
+                configuration.password = redisPassword
+            }
             configuration.commandTimeout = capped(configuration.commandTimeout)
             configuration.poolTimeout = capped(configuration.poolTimeout)
             return try RedisStore(configuration: configuration, now: now)

@@ -10,8 +10,10 @@ struct ExchangeCommand: AsyncParsableCommand {
         abstract: "Complete an authorization from the URL the browser landed on.",
         discussion: """
             Checks the callback's state against the stored session (single use), exchanges the code with the PKCE \
-            verifier and stores the tokens. An unknown, forged, expired or already used state, or a callback \
-            carrying error=access_denied, exits with 3.
+            verifier and stores the tokens. An unknown, forged, expired or already used state, a callback carrying \
+            error=access_denied, one whose iss is not the provider file's issuer (RFC 9207; the session is kept), \
+            one that did not arrive on the session's redirect URI, or a state another provider started (that \
+            session is kept), exits with 3 before any token request.
             """)
 
     @OptionGroup var brokerOptions: BrokerOptions

@@ -8,9 +8,47 @@ import OAuthBrokerTools
 struct StoreOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "Where tokens live: memory:, file:PATH, sqlite:PATH or redis://[user:pass@]host:port[/db].",
+            "Where tokens live: memory:, file:PATH, sqlite:PATH or redis://[user:pass@]host:port[/db] "
+                + "(better without the password: see --redis-password-file).",
             valueName: "url"))
     var store: String
+
+    @Option(
+        help: ArgumentHelp(
+            "A file holding the Redis password (one line), instead of a password in the URL; "
+                + "OAUTH_BROKER_REDIS_PASSWORD is read when this is not given.",
+            valueName: "file"))
+    var redisPasswordFile: String?
+
+    /// The environment variable read for the Redis password when `--redis-password-file` is not given.
+    static let redisPasswordVariable = "OAUTH_BROKER_REDIS_PASSWORD"
+
+    /// The Redis password from `--redis-password-file` or `OAUTH_BROKER_REDIS_PASSWORD` for a `redis://` store,
+    /// `nil` when neither is given. The variable is ignored for other stores (it may be set for the shell); the
+    /// flag is an error with them.
+    func redisPassword(for url: StoreURL) throws -> Secret? {
+        if let redisPasswordFile {
+            guard url.kind == .redis else {
+                throw BrokerError(.invalidConfiguration, "--redis-password-file: the store is not redis://")
+            }
+            guard let data = FileManager.default.contents(atPath: redisPasswordFile) else {
+                throw BrokerError(.invalidConfiguration, "--redis-password-file: \(redisPasswordFile) cannot be read")
+            }
+            var text = String(decoding: data, as: UTF8.self)
+            // One line: a final line break (as editors and `echo` write) is not part of the password.
+            if text.hasSuffix("\n") { text.removeLast() }
+            if text.hasSuffix("\r") { text.removeLast() }
+            guard !text.isEmpty, !text.contains(where: \.isNewline) else {
+                throw BrokerError(
+                    .invalidConfiguration, "--redis-password-file: \(redisPasswordFile) must hold one non-empty line")
+            }
+            return Secret(text)
+        }
+        guard url.kind == .redis, let value = ProcessInfo.processInfo.environment[Self.redisPasswordVariable],
+            !value.isEmpty
+        else { return nil }
+        return Secret(value)
+    }
 
     /// Parses the URL and opens the store.
     /// - Parameter waitCap: The longest one store call may wait for a lock or a server (see
@@ -22,8 +60,9 @@ struct StoreOptions: ParsableArguments {
         } catch let error as BrokerError {
             throw BrokerError(error.code, "--store: \(error.message)")
         }
+        let password = try redisPassword(for: url)
         do {
-            return (url, try await url.makeStore(waitCap: waitCap))
+            return (url, try await url.makeStore(waitCap: waitCap, redisPassword: password))
         } catch let error as BrokerError where error.code == .invalidConfiguration {
             throw BrokerError(error.code, "--store: \(error.message)")
         }

@@ -40,21 +40,30 @@ enum CLI {
     ///   - environment: Variables added to (or, with `nil` values, removed from) the test's environment.
     ///   - directory: The working directory.
     ///   - timeout: The longest the process may run before it is killed.
+    ///   - launcher: A program and its arguments that run the CLI (for example `setpriv --reuid=…`), or empty.
     static func run(
         _ arguments: [String], environment: [String: String?] = [:], directory: String? = nil,
-        timeout: Duration = .seconds(120)
+        timeout: Duration = .seconds(120), launcher: [String] = []
     ) async throws -> CLIResult {
-        let path = try executablePath()
+        var path = try executablePath()
+        var arguments = arguments
+        if let program = launcher.first {
+            arguments = launcher.dropFirst() + [path] + arguments
+            path = program
+        }
         var childEnvironment = ProcessInfo.processInfo.environment
         for (name, value) in environment { childEnvironment[name] = value }
         let finalEnvironment = childEnvironment
+        let finalPath = path
+        let finalArguments = arguments
         // Process, pipes and the blocking waits live on a dedicated thread, never on the cooperative pool.
         return try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 do {
                     continuation.resume(
                         returning: try runBlocking(
-                            path: path, arguments: arguments, environment: finalEnvironment, directory: directory,
+                            path: finalPath, arguments: finalArguments, environment: finalEnvironment,
+                            directory: directory,
                             timeout: timeout))
                 } catch {
                     continuation.resume(throwing: error)

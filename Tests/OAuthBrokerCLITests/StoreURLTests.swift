@@ -37,6 +37,31 @@ struct StoreURLTests {
         #expect(try StoreURL("sqlite:/tmp/x.sqlite").description == "sqlite:/tmp/x.sqlite")
     }
 
+    @Test("no printed form (interpolation, String(reflecting:), dump, Mirror) shows a Redis password")
+    func everyPrintedFormRedacted() throws {
+        let url = try StoreURL("redis://user:hunter2@127.0.0.1:6379/1")
+        var dumped = ""
+        dump(url, to: &dumped)
+        let mirrored = Mirror(reflecting: url).children.map { "\($0.label ?? ""):\($0.value)" }.joined()
+        for text in ["\(url)", String(reflecting: url), dumped, mirrored] {
+            #expect(!text.contains("hunter2"), "\(text)")
+        }
+    }
+
+    @Test("a separate Redis password is refused for other stores and next to one in the URL")
+    func separatePasswordRules() async throws {
+        let password = Secret("hunter2")
+        await #expect(throws: BrokerError.invalidConfiguration) {
+            try await StoreURL("memory:").makeStore(redisPassword: password)
+        }
+        let error = try await #require(throws: BrokerError.self) {
+            try await StoreURL("redis://:other@127.0.0.1:1/0").makeStore(redisPassword: password)
+        }
+        #expect(error.code == .invalidConfiguration)
+        #expect(error.message.contains("given twice"))
+        #expect(!error.description.contains("hunter2") && !error.description.contains("other"))
+    }
+
     @Test("makeStore opens the named store", arguments: ["memory:", "file", "sqlite"])
     func makeStore(_ scheme: String) async throws {
         try await withTemporaryDirectory { directory in

@@ -97,7 +97,7 @@ struct SQLiteStoreTests {
         }
     }
 
-    @Test("the database, -wal and -shm files have mode 0600; WAL and schema version 1 are in place")
+    @Test("the database, -wal and -shm files have mode 0600; WAL and schema version 2 are in place")
     func fileModeAndSchema() async throws {
         try await withTemporaryDirectory { directory in
             let path = directory + "/store.sqlite"
@@ -112,8 +112,8 @@ struct SQLiteStoreTests {
             }
             let raw = try RawDatabase(path)
             #expect(raw.scalar("PRAGMA journal_mode") == "wal")
-            #expect(raw.scalar("SELECT MAX(version) FROM oauth_broker_schema") == "1")
-            #expect(SQLiteStore.schemaVersion == 1)
+            #expect(raw.scalar("SELECT MAX(version) FROM oauth_broker_schema") == "2")
+            #expect(SQLiteStore.schemaVersion == 2)
         }
     }
 
@@ -128,7 +128,7 @@ struct SQLiteStoreTests {
             }
             let reopened = try await SQLiteStore(path: path)
             #expect(try await reopened.record(for: Self.key) == record)
-            #expect(try RawDatabase(path).scalar("SELECT COUNT(*) FROM oauth_broker_schema") == "1")
+            #expect(try RawDatabase(path).scalar("SELECT COUNT(*) FROM oauth_broker_schema") == "2")
         }
     }
 
@@ -235,7 +235,7 @@ struct SQLiteStoreTests {
         try await withTemporaryDirectory { directory in
             let path = directory + "/store.sqlite"
             _ = try await SQLiteStore(path: path)
-            #expect(try RawDatabase(path).execute("INSERT INTO oauth_broker_schema VALUES (2, 0)") == SQLITE_OK)
+            #expect(try RawDatabase(path).execute("INSERT INTO oauth_broker_schema VALUES (3, 0)") == SQLITE_OK)
             await #expect(throws: BrokerError.storeFailed) { try await SQLiteStore(path: path) }
         }
     }

@@ -67,8 +67,12 @@ struct JSONStoreCodecTests {
             createdAt: Date(), expiresAt: Date().addingTimeInterval(600.5))
         let bytes = try codec.encode(session)
         #expect(try codec.decodeSession(bytes, id: session.id) == session)
-        let wrongID = AuthorizationSession.id(forState: "state-2")
+        let wrongID = AuthorizationSession.id(forState: "state-2", provider: key.provider)
         #expect(throws: BrokerError.storeCorrupted) { try codec.decodeSession(bytes, id: wrongID) }
+        // The id binds the provider too: the same state under another provider is another id.
+        let otherProvider = AuthorizationSession.id(forState: "state-1", provider: try ProviderID("other"))
+        #expect(otherProvider != session.id)
+        #expect(throws: BrokerError.storeCorrupted) { try codec.decodeSession(bytes, id: otherProvider) }
         #expect(throws: BrokerError.storeCorrupted) { try codec.decodeSession(Array("{}".utf8), id: session.id) }
     }
 

@@ -10,7 +10,11 @@ import Foundation
 /// redacted key) lives in private storage and is reachable through read-only properties.
 ///
 /// - Important: No error text ever contains a secret: tokens, client secrets, PKCE verifiers and
-///   authorization codes are never copied into an error.
+///   authorization codes are never copied into an error. Every printed form (``description``,
+///   ``debugDescription``, `dump`, `Mirror`) is one line: control and line-separator characters in the message, the
+///   OAuth `error` or an underlying error are replaced by `?`. None of them prints the provider's
+///   `error_description`, which is the provider's free text (some providers quote the rejected token in it); read
+///   ``oauthErrorDescription`` to show it on purpose.
 public struct BrokerError: Error, Hashable, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
     /// A stable, low-cardinality classification of a ``BrokerError``.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
@@ -162,9 +166,11 @@ public struct BrokerError: Error, Hashable, Sendable, CustomStringConvertible, C
     ///
     /// - Parameters:
     ///   - code: The classification.
-    ///   - message: A human-readable explanation. It must not contain secrets.
+    ///   - message: A human-readable explanation. It must not contain secrets. Control and line-separator
+    ///     characters are replaced by `?` and it is cut to 1,024 characters, so it prints on one line.
     ///   - oauthError: The RFC 6749 §5.2 `error` value, when the provider sent one.
-    ///   - oauthErrorDescription: The provider's `error_description`, truncated to 256 characters.
+    ///   - oauthErrorDescription: The provider's `error_description`; kept cut to 256 characters, with control and
+    ///     line-separator characters replaced by `?`.
     ///   - status: The HTTP status, when the error came from an HTTP response.
     ///   - retryAfter: How long the provider asked the client to wait.
     ///   - provider: The provider the operation talked to.
@@ -184,8 +190,9 @@ public struct BrokerError: Error, Hashable, Sendable, CustomStringConvertible, C
         line: Int = #line
     ) {
         storage = Storage(
-            code: code, message: message, oauthError: oauthError,
-            oauthErrorDescription: oauthErrorDescription.map { String($0.prefix(256)) }, status: status,
+            code: code, message: PrintableText.sanitized(message, limit: 1024), oauthError: oauthError,
+            oauthErrorDescription: oauthErrorDescription.map { PrintableText.sanitized($0, limit: 256) },
+            status: status,
             retryAfter: retryAfter, provider: provider ?? key?.provider, redactedKey: key?.redactedDescription,
             underlying: underlying, file: file, line: line)
     }
@@ -205,7 +212,9 @@ public struct BrokerError: Error, Hashable, Sendable, CustomStringConvertible, C
     public var message: String { storage.message }
     /// The RFC 6749 `error` the provider sent, if any.
     public var oauthError: OAuthErrorCode? { storage.oauthError }
-    /// The provider's `error_description`, if any (at most 256 characters).
+    /// The provider's `error_description`, if any: at most 256 characters, control and line-separator characters
+    /// replaced by `?`. It is the provider's free text, which no printed form of the error includes: show it only
+    /// where that is safe.
     public var oauthErrorDescription: String? { storage.oauthErrorDescription }
     /// The HTTP status of the response that caused this error, if any.
     public var status: Int? { storage.status }
@@ -230,10 +239,11 @@ public struct BrokerError: Error, Hashable, Sendable, CustomStringConvertible, C
         BrokerError(copying: self, provider: provider, key: key)
     }
 
-    /// `code: message`, plus the OAuth error, status and retry hint when present. Never contains a secret.
+    /// `code: message`, plus the OAuth error, status and retry hint when present. Never contains a secret, and
+    /// is one line.
     public var description: String {
         var parts = "\(code): \(message)"
-        if let oauthError { parts += " [error=\(oauthError.rawValue)]" }
+        if let oauthError { parts += " [error=\(PrintableText.sanitized(oauthError.rawValue, limit: 128))]" }
         if let status { parts += " [status=\(status)]" }
         if let retryAfter { parts += " [retry-after=\(retryAfter)]" }
         if let provider { parts += " [provider=\(provider)]" }
@@ -241,12 +251,18 @@ public struct BrokerError: Error, Hashable, Sendable, CustomStringConvertible, C
         return parts
     }
 
-    /// ``description`` plus the provider's error description, the source location and the underlying error.
+    /// ``description`` plus the underlying error and the source location. The provider's `error_description` is
+    /// not printed (only that there is one): it is the provider's free text; see ``oauthErrorDescription``.
     public var debugDescription: String {
         var text = description
-        if let oauthErrorDescription { text += " [error_description=\(oauthErrorDescription)]" }
-        if let underlying { text += " [underlying=\(String(describing: underlying))]" }
+        if oauthErrorDescription != nil { text += " [error_description omitted]" }
+        if let underlyingText { text += " [underlying=\(underlyingText)]" }
         return text + " (\(storage.file):\(storage.line))"
+    }
+
+    /// The underlying error as one bounded line.
+    private var underlyingText: String? {
+        underlying.map { PrintableText.sanitized(String(describing: $0), limit: 512) }
     }
 
     /// Errors are equal when their codes are equal.
@@ -254,6 +270,21 @@ public struct BrokerError: Error, Hashable, Sendable, CustomStringConvertible, C
 
     /// Hashes the code only, consistent with `==`.
     public func hash(into hasher: inout Hasher) { hasher.combine(code) }
+}
+
+extension BrokerError: CustomReflectable {
+    /// Reflection (`dump`, `Mirror`) shows what ``debugDescription`` shows: never the provider's
+    /// `error_description`.
+    public var customMirror: Mirror {
+        var children: [(label: String?, value: Any)] = [("code", code.description), ("message", message)]
+        if let oauthError { children.append(("oauthError", PrintableText.sanitized(oauthError.rawValue))) }
+        if let status { children.append(("status", status)) }
+        if let retryAfter { children.append(("retryAfter", retryAfter)) }
+        if let provider { children.append(("provider", provider.rawValue)) }
+        if let redactedKey { children.append(("key", redactedKey)) }
+        if let underlyingText { children.append(("underlying", underlyingText)) }
+        return Mirror(self, children: children, displayStyle: .struct)
+    }
 }
 
 extension BrokerError {

@@ -71,9 +71,10 @@ extension AcquisitionLeader {
         return stored
     }
 
-    /// Takes the session for `state` (single use) and checks it.
+    /// Takes the session for `state` (single use) and checks it. The id is derived from this provider and the
+    /// state, so a session another provider started is never found and never consumed here.
     func takeSession(state: String) async throws -> AuthorizationSession {
-        let id = AuthorizationSession.id(forState: state)
+        let id = AuthorizationSession.id(forState: state, provider: provider.id)
         guard let session = try await store.takeSession(id: id), session.state == Secret(state) else {
             throw BrokerError(
                 .invalidAuthorizationState, "the state is unknown, forged, expired or already used",

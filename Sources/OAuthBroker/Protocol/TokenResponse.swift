@@ -18,7 +18,13 @@ public import Foundation
 ///
 /// What remains fatal is a response without a usable token: not JSON, not an object, `access_token` missing,
 /// empty or not a string, `token_type` missing (unless the provider's strategy supplies one), empty or not a
-/// string.
+/// string. So is a token that could inject into the `Authorization` header the application builds from it
+/// (``AccessToken/authorizationHeaderValue()``): an `access_token` with a character outside visible ASCII
+/// (`%x21-7E`: no space, CR, LF, NUL or other control character, nothing non-ASCII), or a `token_type` that is
+/// not an RFC 9110 `token`. Nothing of such a response is stored.
+///
+/// Printing a response (`description`, `debugDescription`, `dump`) shows the token type, the expiry, which
+/// tokens are present, the scopes and the names of the extra fields; never a token or an extra field's value.
 public struct TokenResponse: Sendable, Hashable {
     /// `access_token`.
     public var accessToken: Secret
@@ -82,8 +88,9 @@ public struct TokenResponse: Sendable, Hashable {
     ///   - scopeDelimiter: The provider's scope delimiter.
     ///   - tokenTypeWhenMissing: The type to assume if `token_type` is absent, or `nil` to reject such responses.
     /// - Throws: ``BrokerError`` (``BrokerError/Code/malformedResponse``) naming what is wrong (never a value):
-    ///   not an object, `access_token` missing, empty or not a string, or `token_type` missing (with
-    ///   `tokenTypeWhenMissing` `nil`), empty or not a string. Minor fields never throw: see ``adjustments``.
+    ///   not an object, `access_token` missing, empty, not a string or not visible ASCII, or `token_type` missing
+    ///   (with `tokenTypeWhenMissing` `nil`), empty, not a string or not an RFC 9110 token. Minor fields never
+    ///   throw: see ``adjustments``.
     public init(json: JSONValue, scopeDelimiter: Character = " ", tokenTypeWhenMissing: String? = nil) throws {
         try self.init(
             json: json, scopeDelimiter: scopeDelimiter, tokenTypeWhenMissing: tokenTypeWhenMissing,
@@ -116,6 +123,11 @@ public struct TokenResponse: Sendable, Hashable {
             guard !access.isEmpty else {
                 throw BrokerError(.malformedResponse, "access_token in the token response is empty")
             }
+            guard HeaderGrammar.isVisibleASCII(access) else {
+                throw BrokerError(
+                    .malformedResponse,
+                    "access_token in the token response has a space, a control or a non-ASCII character")
+            }
             accessToken = Secret(access)
         default: throw BrokerError(.malformedResponse, "access_token in the token response is not a string")
         }
@@ -131,6 +143,9 @@ public struct TokenResponse: Sendable, Hashable {
         default: throw BrokerError(.malformedResponse, "token_type in the token response is not a string")
         }
         guard !type.isEmpty else { throw BrokerError(.malformedResponse, "token_type in the token response is empty") }
+        guard HeaderGrammar.isToken(type) else {
+            throw BrokerError(.malformedResponse, "token_type in the token response is not an RFC 9110 token")
+        }
         tokenType = type.lowercased() == "bearer" ? "Bearer" : type
 
         switch take("expires_in") {
@@ -277,5 +292,38 @@ public struct TokenResponse: Sendable, Hashable {
             }
             return nil
         }
+    }
+}
+
+extension TokenResponse: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    /// The token type, expiry, which tokens are present, the scopes, the extra fields' names and the adjustments;
+    /// never a token or an extra field's value.
+    public var description: String {
+        var text = "TokenResponse(type: \(PrintableText.sanitized(tokenType, limit: 64))"
+        text += ", expiresIn: \(expiresIn.map { String(describing: $0) } ?? "none")"
+        text += ", refreshToken: \(refreshToken == nil ? "absent" : "<redacted>")"
+        if idToken != nil { text += ", idToken: <redacted>" }
+        if let scope { text += ", scope: [\(scope)]" }
+        if !extraFields.isEmpty {
+            text += ", extraFields: \(extraFields.keys.map(Adjustment.loggableName).sorted())"
+        }
+        if !adjustments.isEmpty { text += ", adjustments: \(adjustments.map(\.description))" }
+        return text + ")"
+    }
+
+    /// The same as ``description``.
+    public var debugDescription: String { description }
+
+    /// Reflection (`dump`, `Mirror`) shows what ``description`` shows: no token, no extra field's value.
+    public var customMirror: Mirror {
+        Mirror(
+            self,
+            children: [
+                "accessToken": accessToken, "tokenType": PrintableText.sanitized(tokenType, limit: 64),
+                "expiresIn": expiresIn as Any, "refreshToken": refreshToken as Any, "idToken": idToken as Any,
+                "scope": scope?.normalized as Any,
+                "extraFields": extraFields.keys.map(Adjustment.loggableName).sorted(),
+                "adjustments": adjustments.map(\.description),
+            ], displayStyle: .struct)
     }
 }

@@ -2,7 +2,7 @@ public import Foundation
 
 /// Everything the broker needs to know about one client registration at one authorization server.
 ///
-/// Built and validated once (``init(id:tokenEndpoint:clientID:clientSecret:clientAuthentication:grants:authorizationEndpoint:revocationEndpoint:introspectionEndpoint:scopeDelimiter:requiresPKCE:extraTokenParameters:allowsInsecureLoopback:strategy:)``):
+/// Built and validated once (``init(id:tokenEndpoint:clientID:clientSecret:clientAuthentication:grants:authorizationEndpoint:revocationEndpoint:introspectionEndpoint:scopeDelimiter:requiresPKCE:extraTokenParameters:allowsInsecureLoopback:issuer:requiresAuthorizationResponseIssuer:strategy:)``):
 /// every endpoint must be `https`, unless ``allowsInsecureLoopback`` is set and the host is a loopback address
 /// (`127.0.0.1`, `localhost`, `::1`).
 public struct ProviderDescriptor: Sendable, CustomStringConvertible {
@@ -81,6 +81,16 @@ public struct ProviderDescriptor: Sendable, CustomStringConvertible {
     public let extraTokenParameters: [String: String]
     /// Whether `http` endpoints on loopback hosts are allowed (for tests and local servers).
     public let allowsInsecureLoopback: Bool
+    /// The authorization server's issuer identifier (RFC 8414 §2), or `nil` when not declared.
+    ///
+    /// When set, the `iss` parameter of an authorization response (RFC 9207) must equal it exactly (simple string
+    /// comparison), or ``Broker/completeAuthorization(callbackURL:)`` refuses the callback before any token request
+    /// (a mix-up defence). A response without `iss` is accepted unless ``requiresAuthorizationResponseIssuer``.
+    public let issuer: String?
+    /// Whether the server always sends `iss` in authorization responses (RFC 8414's
+    /// `authorization_response_iss_parameter_supported`): then a response without it is refused too. Needs
+    /// ``issuer``.
+    public let requiresAuthorizationResponseIssuer: Bool
     /// Provider-specific behaviour.
     public let strategy: any ProviderStrategy
 
@@ -89,7 +99,9 @@ public struct ProviderDescriptor: Sendable, CustomStringConvertible {
     /// - Throws: ``BrokerError`` (``BrokerError/Code/invalidConfiguration``) when an endpoint is not an absolute
     ///   `https` URL (or loopback `http` with `allowsInsecureLoopback`), has a fragment, the client ID is empty,
     ///   a confidential authentication method has no secret, no grant is listed, the authorization-code grant has
-    ///   no authorization endpoint, or an extra parameter would override a protocol parameter.
+    ///   no authorization endpoint, an extra parameter would override a protocol parameter, `issuer` is not an
+    ///   `https` URL without query or fragment (loopback `http` with `allowsInsecureLoopback`), or
+    ///   `requiresAuthorizationResponseIssuer` is set without an `issuer`.
     public init(
         id: ProviderID,
         tokenEndpoint: URL,
@@ -104,6 +116,8 @@ public struct ProviderDescriptor: Sendable, CustomStringConvertible {
         requiresPKCE: Bool = true,
         extraTokenParameters: [String: String] = [:],
         allowsInsecureLoopback: Bool = false,
+        issuer: String? = nil,
+        requiresAuthorizationResponseIssuer: Bool = false,
         strategy: any ProviderStrategy = StandardProviderStrategy()
     ) throws {
         func check(_ url: URL?, _ name: String) throws {
@@ -133,6 +147,15 @@ public struct ProviderDescriptor: Sendable, CustomStringConvertible {
         if let clash = extraTokenParameters.keys.sorted().first(where: reserved.contains) {
             throw BrokerError(.invalidConfiguration, "extra token parameter \(clash) would override the protocol")
         }
+        if let issuer {
+            guard let url = URL(string: issuer), url.query == nil, PrintableText.isPrintable(issuer) else {
+                throw BrokerError(.invalidConfiguration, "issuer must be an https URL without a query or fragment")
+            }
+            try Self.validateEndpoint(url, name: "issuer", allowsInsecureLoopback: allowsInsecureLoopback)
+        } else if requiresAuthorizationResponseIssuer {
+            throw BrokerError(
+                .invalidConfiguration, "requiresAuthorizationResponseIssuer needs the issuer it requires")
+        }
         self.id = id
         self.tokenEndpoint = tokenEndpoint
         self.authorizationEndpoint = authorizationEndpoint
@@ -146,6 +169,8 @@ public struct ProviderDescriptor: Sendable, CustomStringConvertible {
         self.requiresPKCE = requiresPKCE
         self.extraTokenParameters = extraTokenParameters
         self.allowsInsecureLoopback = allowsInsecureLoopback
+        self.issuer = issuer
+        self.requiresAuthorizationResponseIssuer = requiresAuthorizationResponseIssuer
         self.strategy = strategy
     }
 

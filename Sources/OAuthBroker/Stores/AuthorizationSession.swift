@@ -5,10 +5,11 @@ public import Foundation
 /// callback can land in another process.
 ///
 /// Sessions are single-use: ``BrokerStore/takeSession(id:)`` removes the session it returns. A session is found
-/// by ``id``, the hex SHA-256 of its `state`, so the store never indexes by the raw state and the final
-/// comparison of the callback's state runs in constant time.
+/// by ``id``, the hex SHA-256 of its provider and its `state`, so the store never indexes by the raw state, the
+/// final comparison of the callback's state runs in constant time, and a broker for another provider, which looks
+/// the state up under its own provider, can never find (and so never consume) the session.
 public struct AuthorizationSession: Sendable, Hashable, Codable, CustomStringConvertible {
-    /// The lookup identifier: lower-case hex SHA-256 of ``state``.
+    /// The lookup identifier: ``id(forState:provider:)`` of ``state`` and the provider of ``key``.
     public let id: String
     /// The `state` sent to the authorization endpoint.
     public let state: Secret
@@ -23,11 +24,11 @@ public struct AuthorizationSession: Sendable, Hashable, Codable, CustomStringCon
     /// When the session stops being accepted.
     public let expiresAt: Date
 
-    /// Creates a session; ``id`` is derived from `state`.
+    /// Creates a session; ``id`` is derived from `state` and `key.provider`.
     public init(
         state: Secret, codeVerifier: Secret, redirectURI: String, key: StoreKey, createdAt: Date, expiresAt: Date
     ) {
-        self.id = Self.id(forState: state.revealedValue)
+        self.id = Self.id(forState: state.revealedValue, provider: key.provider)
         self.state = state
         self.codeVerifier = codeVerifier
         self.redirectURI = redirectURI
@@ -36,9 +37,17 @@ public struct AuthorizationSession: Sendable, Hashable, Codable, CustomStringCon
         self.expiresAt = expiresAt
     }
 
-    /// The session identifier for a `state` value: lower-case hex SHA-256 of its UTF-8 bytes.
-    public static func id(forState state: String) -> String {
-        Hex.encode(SHA256.hash(data: Array(state.utf8)))
+    /// The session identifier for a `state` value at `provider`: lower-case hex SHA-256 of the provider's UTF-8
+    /// bytes, a NUL byte (which no provider ID contains), and the state's UTF-8 bytes.
+    /// - Parameters:
+    ///   - state: The `state` sent to (and returned by) the authorization endpoint.
+    ///   - provider: The provider the session was started with.
+    /// - Returns: 64 lower-case hex digits.
+    public static func id(forState state: String, provider: ProviderID) -> String {
+        var bytes = Array(provider.rawValue.utf8)
+        bytes.append(0)
+        bytes += state.utf8
+        return Hex.encode(SHA256.hash(data: bytes))
     }
 
     /// Whether the session has expired at `instant`.

@@ -13,13 +13,27 @@ public import Foundation
 /// Only an explicit `invalid_grant` is treated as a dead grant; `invalid_request` and friends never wipe a token.
 public enum ResponseClassifier {
     /// The RFC 6749 §5.2 error body, when the response carries one.
-    public struct OAuthErrorBody: Sendable, Hashable {
+    ///
+    /// Printing it (`String(describing:)`, `String(reflecting:)`, `dump`) shows the code only: the description and
+    /// URI are the provider's free text.
+    public struct OAuthErrorBody: Sendable, Hashable, CustomDebugStringConvertible, CustomReflectable {
         /// `error`.
         public var code: OAuthErrorCode
         /// `error_description`.
         public var description: String?
         /// `error_uri`.
         public var uri: String?
+
+        /// `OAuthErrorBody(code: …)`, and whether a description and URI are present; never their text.
+        public var debugDescription: String {
+            "OAuthErrorBody(code: \(PrintableText.sanitized(code.rawValue)), description: "
+                + "\(description == nil ? "absent" : "<omitted>"), uri: \(uri == nil ? "absent" : "<omitted>"))"
+        }
+
+        /// A mirror with the code only.
+        public var customMirror: Mirror {
+            Mirror(self, children: ["code": PrintableText.sanitized(code.rawValue)], displayStyle: .struct)
+        }
     }
 
     /// Parses an RFC 6749 §5.2 error object from `body`, if it is one.
