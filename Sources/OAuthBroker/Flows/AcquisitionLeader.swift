@@ -180,7 +180,9 @@ final class AcquisitionLeader<Transport: TokenTransport, Mapper: TransportErrorM
                 metadata: ["oauth.key": "\(key)", "oauth.status": "\(record.status)"])
             throw error
         }
-        if record.isExpired(at: configuration.clock.now()) { return try await acquireInSpan(key, mode: .ensureFresh) }
+        if record.isExpired(at: configuration.clock.now()) || !record.isSafeInHeader {
+            return try await acquireInSpan(key, mode: .ensureFresh)
+        }
         remember(record, for: key)
         return record
     }
@@ -193,6 +195,8 @@ final class AcquisitionLeader<Transport: TokenTransport, Mapper: TransportErrorM
         -> Bool
     {
         try requireActive(record, key: key)
+        // A stored token that could break the Authorization header is never served: replace it.
+        guard record.isSafeInHeader else { return false }
         let now = configuration.clock.now()
         switch mode {
         case .ensureFresh:

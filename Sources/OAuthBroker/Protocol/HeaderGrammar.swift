@@ -32,3 +32,13 @@ enum HeaderGrammar {
         }
     }
 }
+
+extension TokenRecord {
+    /// Whether the record's token type and access token keep to ``HeaderGrammar``, so
+    /// ``AccessToken/authorizationHeaderValue()`` is one well-formed header value. Responses are checked when parsed;
+    /// this guards against a record that reached the store another way (an older release, a tampered store): the
+    /// broker never serves such a record, and replaces it as it would a stale one.
+    var isSafeInHeader: Bool {
+        HeaderGrammar.isToken(tokenType) && HeaderGrammar.isVisibleASCII(accessToken.revealedValue)
+    }
+}
