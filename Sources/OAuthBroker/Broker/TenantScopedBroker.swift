@@ -1,4 +1,3 @@
-public import Foundation
 
 extension Broker {
     /// A view of this broker that can reach only `tenant`'s keys.
