@@ -1,4 +1,3 @@
-
 extension Broker {
     /// A view of this broker that can reach only `tenant`'s keys.
     ///
