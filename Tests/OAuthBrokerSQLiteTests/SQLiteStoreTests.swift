@@ -41,10 +41,16 @@ struct SQLiteStoreTests {
             expiresAt: Date().addingTimeInterval(3600), version: version)
     }
 
-    @Test("conformance (full strength: 64 tasks × 200 compare-and-swaps)", arguments: StoreConformance.Check.all)
-    func conformance(_ check: StoreConformance.Check) async throws {
+    @Test(
+        "conformance, plain and sealed (full strength: 64 tasks × 200 compare-and-swaps)",
+        arguments: StoreConformance.Check.all, [false, true])
+    func conformance(_ check: StoreConformance.Check, sealed: Bool) async throws {
         try await withTemporaryDirectory { directory in
-            try await StoreConformance { try await SQLiteStore(path: directory + "/store.sqlite") }.run(check)
+            let codec: any StoreCodec =
+                sealed ? try SealingStoreCodec(keys: [.random(id: "conformance")]) : JSONStoreCodec()
+            try await StoreConformance {
+                try await SQLiteStore(configuration: .init(path: directory + "/store.sqlite", codec: codec))
+            }.run(check)
         }
     }
 
