@@ -94,28 +94,32 @@ public struct StoreURL: Sendable, Hashable, CustomStringConvertible {
     ///     SQLite busy timeout, the file lock timeout, Redis's command and pool timeouts), when that is less than the
     ///     store's default; `nil` keeps the defaults. The CLI passes its `--store-write-timeout`, so a write of a
     ///     token in hand never blocks past that budget in one call.
+    ///   - codec: How durable stores (file, SQLite, Redis) encode records and sessions: a
+    ///     ``OAuthBroker/SealingStoreCodec`` from `--store-keys`, or the plain ``OAuthBroker/JSONStoreCodec``.
+    ///     A memory store keeps values and ignores it.
     /// - Returns: A ready store.
     /// - Throws: ``OAuthBroker/BrokerError`` from the store's initialiser (for example `storeCorrupted`).
-    public func makeStore(now: @escaping @Sendable () -> Date = { Date() }, waitCap: Duration? = nil) async throws
-        -> any BrokerStore
-    {
+    public func makeStore(
+        now: @escaping @Sendable () -> Date = { Date() }, waitCap: Duration? = nil,
+        codec: any StoreCodec = JSONStoreCodec()
+    ) async throws -> any BrokerStore {
         func capped(_ duration: Duration) -> Duration { waitCap.map { min(duration, $0) } ?? duration }
         switch kind {
         case .memory:
             return MemoryStore(now: now)
         case .file:
-            var configuration = FileStore.Configuration(path: path ?? "")
+            var configuration = FileStore.Configuration(path: path ?? "", codec: codec)
             configuration.lockTimeout = capped(configuration.lockTimeout)
             return try FileStore(configuration: configuration, now: now)
         case .sqlite:
-            var configuration = SQLiteStore.Configuration(path: path ?? "")
+            var configuration = SQLiteStore.Configuration(path: path ?? "", codec: codec)
             configuration.busyTimeout = capped(configuration.busyTimeout)
             return try await SQLiteStore(configuration: configuration, now: now)
         default:
             var configuration = try RedisStore.Configuration(url: string)
             configuration.commandTimeout = capped(configuration.commandTimeout)
             configuration.poolTimeout = capped(configuration.poolTimeout)
-            return try RedisStore(configuration: configuration, now: now)
+            return try RedisStore(configuration: configuration, codec: codec, now: now)
         }
     }
 }

@@ -6,7 +6,7 @@ public import OAuthBroker
 /// |---|---|
 /// | 0 | success |
 /// | 1 | anything else (a malformed provider response, a TLS failure, a corrupt store, …) |
-/// | 2 | usage or configuration: a bad flag, provider file or store URL; `invalid_client`, `unauthorized_client`, `unsupported_grant_type`, `invalid_scope` |
+/// | 2 | usage or configuration: a bad flag, provider file, store URL or key file; a record sealed under a key id the key file lacks; `invalid_client`, `unauthorized_client`, `unsupported_grant_type`, `invalid_scope` |
 /// | 3 | re-authorization required: nothing usable stored, `invalid_grant`, a revoked record, an unknown, forged, expired or used `state`, `access_denied` |
 /// | 4 | the provider or the store is temporarily unavailable (network, 5xx, 429, a dead Redis) after bounded retries |
 public struct ToolExitCode: Hashable, Sendable, CustomStringConvertible {
@@ -31,7 +31,7 @@ public struct ToolExitCode: Hashable, Sendable, CustomStringConvertible {
     /// - Parameter error: The error that ended the command.
     public init(for error: BrokerError) {
         switch error.code {
-        case .invalidInput, .invalidConfiguration, .clientRejected, .grantNotSupported:
+        case .invalidInput, .invalidConfiguration, .clientRejected, .grantNotSupported, .sealingKeyMissing:
             self = .usage
         case .providerRejected:
             let configurationErrors: Set<OAuthErrorCode> = [
