@@ -134,6 +134,29 @@ enum RedisScripts {
             return 0
             """)
 
+    /// Deletes a session only if it still holds the bytes read. `KEYS[1]`: session key. `ARGV[1]`: the blob read.
+    /// Returns 1 when deleted (this caller took the session), 0 otherwise.
+    static let takeSession = RedisScript(
+        name: "take-session",
+        source: """
+            if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+            return 0
+            """)
+
+    /// Replaces a session's blob only if it still holds the bytes read, keeping its time-to-live. `KEYS[1]`:
+    /// session key. `ARGV`: the blob read, the new blob. Returns 1 when replaced, 0 otherwise.
+    static let resealSession = RedisScript(
+        name: "reseal-session",
+        source: """
+            if redis.call('GET', KEYS[1]) == ARGV[1] then
+              redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+              return 1
+            end
+            return 0
+            """)
+
     /// Every script, for tests.
-    static let all: [RedisScript] = [insert, compareAndSwap, setStatus, acquireLease, releaseLease]
+    static let all: [RedisScript] = [
+        insert, compareAndSwap, setStatus, acquireLease, releaseLease, takeSession, resealSession,
+    ]
 }

@@ -96,8 +96,10 @@ extension RedisStore {
         }
     }
 
-    /// Sets the record's status and bumps its version in one step (the `set-status` Lua script). A record that
-    /// already has `status` is returned unchanged.
+    /// Sets the record's status and bumps its version in one step (the `set-status` Lua script), after reading
+    /// the record once so that a record the codec cannot decode is left unchanged. A record that already has
+    /// `status` is returned unchanged. The blob itself is not rewritten (its version and status are authoritative
+    /// in their own fields), so a status change does not re-seal it under a newer key.
     /// - Parameters:
     ///   - status: The new status.
     ///   - key: The record's key.
@@ -105,6 +107,9 @@ extension RedisStore {
     /// - Throws: ``OAuthBroker/BrokerError`` (``OAuthBroker/BrokerError/Code/storeUnavailable``,
     ///   ``OAuthBroker/BrokerError/Code/storeCorrupted``, ``OAuthBroker/BrokerError/Code/storeFailed``).
     public func setStatus(_ status: TokenRecord.Status, for key: StoreKey) async throws -> TokenRecord? {
+        // The script does not decode the blob: check first that the codec can, so a record sealed under a missing
+        // key is not changed.
+        guard try await record(for: key) != nil else { return nil }
         let name = layout.record(key)
         let arguments = [Array(status.rawValue.utf8)]
         let reply = try await pool.run { connection in

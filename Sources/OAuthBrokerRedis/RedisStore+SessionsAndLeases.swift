@@ -36,22 +36,65 @@ extension RedisStore {
         for reply in replies { try check(reply, during: "saving a session", key: session.key) }
     }
 
-    /// Removes and returns the session with `id` in one atomic `GETDEL` (single use), or `nil` if there is none or
-    /// it has expired on the store's clock (`now`).
+    /// Removes and returns the session with `id` (single use), or `nil` if there is none or it has expired on the
+    /// store's clock (`now`).
+    ///
+    /// The blob is read (`GET`) and decoded first, then deleted only if it is still the blob read (the
+    /// `take-session` script), so exactly one of several racing callers gets the session, and a session the codec
+    /// cannot decode (a missing sealing key) is left in place.
     /// - Parameter id: The session id.
     /// - Returns: The session, or `nil`.
     /// - Throws: ``OAuthBroker/BrokerError`` (``OAuthBroker/BrokerError/Code/storeUnavailable``,
-    ///   ``OAuthBroker/BrokerError/Code/storeCorrupted``).
+    ///   ``OAuthBroker/BrokerError/Code/storeCorrupted``, ``OAuthBroker/BrokerError/Code/sealingKeyMissing``).
     public func takeSession(id: String) async throws -> AuthorizationSession? {
-        let commands = [
-            [Array("GETDEL".utf8), layout.session(id)], [Array("ZREM".utf8), layout.sessionIndex, Array(id.utf8)],
-        ]
-        let replies = try await pool.run { try $0.pipeline(commands) }
-        let reply = replies[0]
+        let name = layout.session(id)
+        let reply = try await pool.run { try $0.command([Array("GET".utf8), name]) }
         if reply.isNull { return nil }
-        guard let bytes = reply.bytes else { throw unexpected(reply, during: "GETDEL") }
+        guard let bytes = reply.bytes else { throw unexpected(reply, during: "GET") }
         let session = try codec.decodeSession(bytes, id: id)
+        let index = layout.sessionIndex
+        let taken = try await pool.run { connection -> RedisReply in
+            let taken = try RedisScripts.takeSession.run(on: connection, keys: [name], arguments: [bytes], key: nil)
+            try self.check(try connection.command([Array("ZREM".utf8), index, Array(id.utf8)]), during: "ZREM")
+            return taken
+        }
+        guard let deleted = taken.integer else { throw unexpected(taken, during: "the take-session script") }
+        guard deleted == 1 else { return nil }
         return session.isExpired(at: now()) ? nil : session
+    }
+
+    /// Re-encodes every unexpired session listed in the `sessions` index through the codec: all are read and
+    /// decoded first (nothing is written when one fails), then each is replaced only if it still holds the bytes
+    /// read, keeping its time-to-live (the `reseal-session` script), so a session taken meanwhile stays taken.
+    /// - Returns: How many sessions were re-encoded.
+    /// - Throws: ``OAuthBroker/BrokerError`` (``OAuthBroker/BrokerError/Code/storeUnavailable``, or the codec's
+    ///   errors).
+    public func resealSessions() async throws -> Int {
+        let index = layout.sessionIndex
+        let minimum = Array("(".utf8) + Self.score(now())
+        let idsReply = try await pool.run { connection in
+            try connection.command([Array("ZRANGEBYSCORE".utf8), index, minimum, Array("+inf".utf8)])
+        }
+        guard let members = idsReply.array else { throw unexpected(idsReply, during: "ZRANGEBYSCORE") }
+        let ids = members.compactMap(\.bytes).map { String(decoding: $0, as: UTF8.self) }
+        var read: [(name: [UInt8], old: [UInt8], new: [UInt8])] = []
+        for id in ids {
+            let name = layout.session(id)
+            let reply = try await pool.run { try $0.command([Array("GET".utf8), name]) }
+            if reply.isNull { continue }
+            guard let bytes = reply.bytes else { throw unexpected(reply, during: "GET") }
+            read.append((name, bytes, try codec.encode(codec.decodeSession(bytes, id: id))))
+        }
+        var resealed = 0
+        for session in read {
+            let reply = try await pool.run { connection in
+                try RedisScripts.resealSession.run(
+                    on: connection, keys: [session.name], arguments: [session.old, session.new], key: nil)
+            }
+            guard let replaced = reply.integer else { throw unexpected(reply, during: "the reseal-session script") }
+            resealed += Int(replaced)
+        }
+        return resealed
     }
 
     /// Deletes the sessions whose expiry is at or before `instant`, found through the `sessions` index in pages

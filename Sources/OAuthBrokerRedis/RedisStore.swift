@@ -40,7 +40,7 @@ public import OAuthBroker
 ///   Protect Redis with ACLs and network isolation, or pass a sealing codec.
 ///
 /// Requires Redis 6.2 or later (`GETDEL`; ACL users need 6.0).
-public final class RedisStore: BrokerStore {
+public final class RedisStore: ResealableStore {
     /// The validated configuration.
     public let configuration: Configuration
     let codec: any StoreCodec

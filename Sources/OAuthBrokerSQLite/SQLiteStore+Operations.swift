@@ -142,13 +142,40 @@ extension SQLiteStore {
         let codec = self.codec
         let now = self.now
         return try await perform { connection -> AuthorizationSession? in
-            var blob: [UInt8]?
-            try connection.run("DELETE FROM oauth_broker_sessions WHERE id = ? RETURNING blob", [.text(id)]) {
-                blob = $0.blob(0)
+            // One transaction: a session the codec cannot decode (a missing sealing key) is rolled back, not lost.
+            try connection.immediateTransaction {
+                var blob: [UInt8]?
+                try connection.run("DELETE FROM oauth_broker_sessions WHERE id = ? RETURNING blob", [.text(id)]) {
+                    blob = $0.blob(0)
+                }
+                guard let blob else { return nil }
+                let session = try codec.decodeSession(blob, id: id)
+                return session.isExpired(at: now()) ? nil : session
             }
-            guard let blob else { return nil }
-            let session = try codec.decodeSession(blob, id: id)
-            return session.isExpired(at: now()) ? nil : session
+        }
+    }
+
+    /// Re-encodes every unexpired session through the codec in one transaction: all are decoded before any row
+    /// is updated, and a session that cannot be decoded rolls the transaction back.
+    /// - Returns: How many sessions were re-encoded.
+    /// - Throws: ``OAuthBroker/BrokerError`` for SQLite failures or a session the codec cannot decode.
+    public func resealSessions() async throws -> Int {
+        let codec = self.codec
+        let now = self.now
+        return try await perform { connection in
+            try connection.immediateTransaction {
+                var rows: [(id: String, blob: [UInt8])] = []
+                try connection.run(
+                    "SELECT id, blob FROM oauth_broker_sessions WHERE expires_at_ms > ? ORDER BY id",
+                    [.integer(Self.millis(now()))]
+                ) { rows.append(($0.text(0), $0.blob(1))) }
+                let blobs = try rows.map { try codec.encode(codec.decodeSession($0.blob, id: $0.id)) }
+                for (row, blob) in zip(rows, blobs) {
+                    try connection.run(
+                        "UPDATE oauth_broker_sessions SET blob = ? WHERE id = ?", [.blob(blob), .text(row.id)])
+                }
+                return rows.count
+            }
         }
     }
 

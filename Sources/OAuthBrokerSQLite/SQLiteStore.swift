@@ -30,7 +30,7 @@ import Synchronization
 ///
 /// The schema (version 2) is documented on ``schemaVersion``; record and session blobs come from the
 /// configured ``OAuthBroker/StoreCodec``.
-public final class SQLiteStore: BrokerStore {
+public final class SQLiteStore: ResealableStore {
     /// SQLite's `synchronous` setting: how hard a commit waits for the disk.
     public struct Synchronous: Sendable, Hashable, CustomStringConvertible {
         private enum Value: String, Sendable {

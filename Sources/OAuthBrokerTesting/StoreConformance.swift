@@ -4,8 +4,8 @@ public import OAuthBroker
 /// A reusable conformance suite for ``OAuthBroker/BrokerStore`` implementations.
 ///
 /// The suite checks every rule of the store contract: round trips, insert-if-absent, compare-and-swap outcomes,
-/// status updates, deletes, key listing, single-use sessions, refresh leases, and compare-and-swap under heavy
-/// concurrency. It does not depend on a test framework: a failed check throws ``StoreConformance/Failure`` naming
+/// status updates, deletes, key listing, single-use sessions, refresh leases, compare-and-swap under heavy
+/// concurrency, and (for a ``OAuthBroker/ResealableStore``) re-encoding everything through the codec. It does not depend on a test framework: a failed check throws ``StoreConformance/Failure`` naming
 /// the check and what went wrong, so any runner can report it.
 ///
 /// Every check asks `makeStore` for a store and uses keys under fresh random tenants, so the checks can run
@@ -211,5 +211,6 @@ extension StoreConformance {
         Check("lease release only by owner", { try await $0.leaseReleaseOnlyByOwner($1) }),
         Check("lease expiry takeover", { try await $0.leaseExpiryTakeover($1) }),
         Check("concurrent compare-and-swap", { try await $0.concurrentCompareAndSwap($1) }),
+        Check("re-sealing keeps records and sessions", { try await $0.resealKeepsRecordsAndSessions($1) }),
     ]
 }

@@ -99,6 +99,9 @@ public struct StoreURL: Sendable, Hashable, CustomStringConvertible, CustomRefle
     ///     SQLite busy timeout, the file lock timeout, Redis's command and pool timeouts), when that is less than the
     ///     store's default; `nil` keeps the defaults. The CLI passes its `--store-write-timeout`, so a write of a
     ///     token in hand never blocks past that budget in one call.
+    ///   - codec: How durable stores (file, SQLite, Redis) encode records and sessions: a
+    ///     ``OAuthBroker/SealingStoreCodec`` from `--store-keys`, or the plain ``OAuthBroker/JSONStoreCodec``.
+    ///     A memory store keeps values and ignores it.
     ///   - redisPassword: The Redis password when it comes from elsewhere than the URL (a file, the environment),
     ///     so it never appears in a process listing; `nil` uses the URL's, if any.
     /// - Returns: A ready store.
@@ -106,7 +109,8 @@ public struct StoreURL: Sendable, Hashable, CustomStringConvertible, CustomRefle
     ///   `invalidConfiguration` when `redisPassword` is given for a store that is not Redis, or together with a
     ///   password in the URL.
     public func makeStore(
-        now: @escaping @Sendable () -> Date = { Date() }, waitCap: Duration? = nil, redisPassword: Secret? = nil
+        now: @escaping @Sendable () -> Date = { Date() }, waitCap: Duration? = nil,
+        codec: any StoreCodec = JSONStoreCodec(), redisPassword: Secret? = nil
     ) async throws -> any BrokerStore {
         if redisPassword != nil, kind != .redis {
             throw BrokerError(.invalidConfiguration, "a Redis password is given, but the store is \(kind):")
@@ -116,11 +120,11 @@ public struct StoreURL: Sendable, Hashable, CustomStringConvertible, CustomRefle
         case .memory:
             return MemoryStore(now: now)
         case .file:
-            var configuration = FileStore.Configuration(path: path ?? "")
+            var configuration = FileStore.Configuration(path: path ?? "", codec: codec)
             configuration.lockTimeout = capped(configuration.lockTimeout)
             return try FileStore(configuration: configuration, now: now)
         case .sqlite:
-            var configuration = SQLiteStore.Configuration(path: path ?? "")
+            var configuration = SQLiteStore.Configuration(path: path ?? "", codec: codec)
             configuration.busyTimeout = capped(configuration.busyTimeout)
             return try await SQLiteStore(configuration: configuration, now: now)
         default:
@@ -134,7 +138,7 @@ public struct StoreURL: Sendable, Hashable, CustomStringConvertible, CustomRefle
             }
             configuration.commandTimeout = capped(configuration.commandTimeout)
             configuration.poolTimeout = capped(configuration.poolTimeout)
-            return try RedisStore(configuration: configuration, now: now)
+            return try RedisStore(configuration: configuration, codec: codec, now: now)
         }
     }
 }

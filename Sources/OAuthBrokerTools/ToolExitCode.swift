@@ -6,7 +6,7 @@ public import OAuthBroker
 /// |---|---|
 /// | 0 | success |
 /// | 1 | anything else (a malformed provider response, a TLS failure, a corrupt store, …) |
-/// | 2 | usage or configuration: a bad flag, provider file or store URL; `invalid_client`, `unauthorized_client`, `unsupported_grant_type`, `invalid_scope` |
+/// | 2 | usage or configuration: a bad flag, provider file, store URL or key file; a record sealed under a key id the key file lacks; a key outside a tenant-scoped view; `invalid_client`, `unauthorized_client`, `unsupported_grant_type`, `invalid_scope` |
 /// | 3 | re-authorization required: nothing usable stored, `invalid_grant`, a revoked record, an unknown, forged, expired or used `state`, `access_denied`, an authorization response from the wrong issuer (RFC 9207) or on the wrong redirect URI |
 /// | 4 | the provider or the store is temporarily unavailable (network, 5xx, 429, a dead Redis) after bounded retries |
 public struct ToolExitCode: Hashable, Sendable, CustomStringConvertible {
@@ -31,7 +31,8 @@ public struct ToolExitCode: Hashable, Sendable, CustomStringConvertible {
     /// - Parameter error: The error that ended the command.
     public init(for error: BrokerError) {
         switch error.code {
-        case .invalidInput, .invalidConfiguration, .clientRejected, .grantNotSupported, .keyOutsideScope:
+        case .invalidInput, .invalidConfiguration, .clientRejected, .grantNotSupported, .keyOutsideScope,
+            .sealingKeyMissing:
             self = .usage
         case .providerRejected:
             let configurationErrors: Set<OAuthErrorCode> = [

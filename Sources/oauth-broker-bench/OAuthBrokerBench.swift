@@ -15,6 +15,6 @@ struct OAuthBrokerBench: AsyncParsableCommand {
         subcommands: [
             CachedScenario.self, HerdScenario.self, KeysScenario.self, KeysWarmScenario.self,
             StoreFetchScenario.self, StoreCASScenario.self, MultiprocessHerdScenario.self,
-            MultiprocessChild.self, ParseScenario.self,
+            MultiprocessChild.self, ParseScenario.self, CodecScenario.self,
         ])
 }

@@ -50,9 +50,35 @@ struct StoreOptions: ParsableArguments {
         return Secret(value)
     }
 
-    /// Parses the URL and opens the store.
+    @Option(
+        name: .customLong("store-keys"),
+        help: ArgumentHelp(
+            "A key file sealing the store (AES-256-GCM): 'KEY_ID BASE64' per line, the first key seals, all open. "
+                + "Default: $\(StoreKeyFile.environmentVariable); without either nothing is sealed.",
+            valueName: "file"))
+    var storeKeys: String?
+
+    /// The key file named by `--store-keys`, else by `OAUTH_BROKER_STORE_KEYS` (an empty value counts as unset).
+    var storeKeysPath: String? {
+        storeKeys
+            ?? ProcessInfo.processInfo.environment[StoreKeyFile.environmentVariable].flatMap {
+                $0.isEmpty ? nil : $0
+            }
+    }
+
+    /// The sealing codec from the key file, or `nil` when no key file is named.
+    func sealingCodec() throws -> SealingStoreCodec? {
+        guard let path = storeKeysPath else { return nil }
+        do {
+            return try SealingStoreCodec(keys: StoreKeyFile.load(path: path))
+        } catch let error as BrokerError {
+            throw BrokerError(error.code, "--store-keys: \(error.message)")
+        }
+    }
+
+    /// Parses the URL, reads the key file (if any) and the Redis password (if any), and opens the store.
     /// - Parameter waitCap: The longest one store call may wait for a lock or a server (see
-    ///   `StoreURL.makeStore(now:waitCap:)`); the commands that store tokens pass `--store-write-timeout`.
+    ///   `StoreURL.makeStore(now:waitCap:codec:redisPassword:)`); the commands that store tokens pass `--store-write-timeout`.
     func open(waitCap: Duration? = nil) async throws -> (url: StoreURL, store: any BrokerStore) {
         let url: StoreURL
         do {
@@ -61,8 +87,9 @@ struct StoreOptions: ParsableArguments {
             throw BrokerError(error.code, "--store: \(error.message)")
         }
         let password = try redisPassword(for: url)
+        let codec: any StoreCodec = try sealingCodec() ?? JSONStoreCodec()
         do {
-            return (url, try await url.makeStore(waitCap: waitCap, redisPassword: password))
+            return (url, try await url.makeStore(waitCap: waitCap, codec: codec, redisPassword: password))
         } catch let error as BrokerError where error.code == .invalidConfiguration {
             throw BrokerError(error.code, "--store: \(error.message)")
         }

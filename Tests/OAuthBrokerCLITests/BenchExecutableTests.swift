@@ -93,6 +93,27 @@ import Testing
         }
     }
 
+    @Test("codec times plain and sealed encode and decode in one run; store-cas --sealed runs sealed")
+    func codecAndSealed() async throws {
+        let (lines, status) = try await bench(["codec", "--iterations", "2000"])
+        #expect(status == 0)
+        #expect(
+            lines.map { "\($0["api"] ?? "")/\($0["codec"] ?? "")" } == [
+                "encode/json", "encode/sealed", "decode/json", "decode/sealed",
+            ])
+        #expect(lines.filter { $0["ratio"] != nil }.count == 2)
+        #expect(lines.filter { $0["baseline"] as? Bool == true }.count == 2)
+        try await withDirectory { directory in
+            let (lines, status) = try await bench([
+                "store-cas", "--store", "sqlite:\(directory)/t.sqlite", "--tasks", "2", "--seconds", "0.2", "--sealed",
+            ])
+            #expect(status == 0)
+            let line = try #require(lines.first)
+            #expect(line["sealed"] as? Bool == true)
+            #expect((line["ops"] as? Int ?? 0) > 0)
+        }
+    }
+
     @Test("store-cas on a file store swaps without conflicts")
     func storeCASFile() async throws {
         try await withDirectory { directory in

@@ -71,8 +71,11 @@ struct CLIFixture: Sendable {
     }
 
     /// Runs the CLI with this fixture's environment plus `environment`.
-    func run(_ arguments: [String], environment extra: [String: String?] = [:]) async throws -> CLIResult {
-        try await CLI.run(arguments, environment: environment.merging(extra) { $1 }, directory: directory)
+    func run(_ arguments: [String], environment extra: [String: String?] = [:], overlapping: Bool = false)
+        async throws -> CLIResult
+    {
+        try await CLI.run(
+            arguments, environment: environment.merging(extra) { $1 }, directory: directory, overlapping: overlapping)
     }
 
     /// `--provider P --store S --tenant T --principal P [--scope …]`.

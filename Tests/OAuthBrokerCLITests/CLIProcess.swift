@@ -29,6 +29,12 @@ struct CLIResult: Sendable, CustomStringConvertible {
 /// Each run has a bounded timeout after which the child is killed with SIGKILL and reaped, so no test leaves a
 /// process behind.
 enum CLI {
+    /// How many CLI processes the tests run at once (unless a run says it must overlap). Every CLI test suite runs
+    /// in parallel with every other test in one process; on a 2-core machine an unbounded number of debug CLI
+    /// processes starves the timing-sensitive tests of CPU.
+    static let maximumConcurrentRuns = max(2, ProcessInfo.processInfo.activeProcessorCount)
+    private static let launches = LaunchLimiter(permits: maximumConcurrentRuns)
+
     static func executablePath() throws -> String {
         try TestExecutable.path("oauth-broker")
     }
@@ -41,9 +47,31 @@ enum CLI {
     ///   - directory: The working directory.
     ///   - timeout: The longest the process may run before it is killed.
     ///   - launcher: A program and its arguments that run the CLI (for example `setpriv --reuid=…`), or empty.
+    ///   - overlapping: Start at once even when ``maximumConcurrentRuns`` others are running: for a test whose
+    ///     processes must overlap (one runs while another waits for it), which the limit could serialize.
     static func run(
         _ arguments: [String], environment: [String: String?] = [:], directory: String? = nil,
-        timeout: Duration = .seconds(120), launcher: [String] = []
+        timeout: Duration = .seconds(120), launcher: [String] = [], overlapping: Bool = false
+    ) async throws -> CLIResult {
+        guard !overlapping else {
+            return try await runOnThread(
+                arguments, environment: environment, directory: directory, timeout: timeout, launcher: launcher)
+        }
+        await launches.acquire()
+        do {
+            let result = try await runOnThread(
+                arguments, environment: environment, directory: directory, timeout: timeout, launcher: launcher)
+            await launches.release()
+            return result
+        } catch {
+            await launches.release()
+            throw error
+        }
+    }
+
+    private static func runOnThread(
+        _ arguments: [String], environment: [String: String?], directory: String?, timeout: Duration,
+        launcher: [String]
     ) async throws -> CLIResult {
         var path = try executablePath()
         var arguments = arguments
@@ -132,5 +160,29 @@ func expectNoSecrets(
         #expect(
             !result.allOutput.contains(secret), "a secret appeared in the output:\n\(result)",
             sourceLocation: sourceLocation)
+    }
+}
+
+/// A counting semaphore for async callers: ``acquire()`` suspends (never blocks a thread) until a permit is free.
+actor LaunchLimiter {
+    private var available: Int
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    init(permits: Int) { available = permits }
+
+    func acquire() async {
+        if available > 0 {
+            available -= 1
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func release() {
+        if waiters.isEmpty {
+            available += 1
+        } else {
+            waiters.removeFirst().resume()
+        }
     }
 }

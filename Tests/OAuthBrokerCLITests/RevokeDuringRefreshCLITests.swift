@@ -34,7 +34,7 @@ struct RevokeDuringRefreshCLITests {
             case .afterRotation: server.enqueue(.slowBody(delay: .seconds(2)))
             }
 
-            async let refreshing = fixture.run(["refresh", "--force"] + arguments)
+            async let refreshing = fixture.run(["refresh", "--force"] + arguments, overlapping: true)
             // The refresh sends only once it holds the lease, so from here on it holds it.
             let reached = await eventually {
                 switch moment {
@@ -44,7 +44,7 @@ struct RevokeDuringRefreshCLITests {
             }
             #expect(reached, "the refresh never reached the provider")
             let rotated = server.activeRefreshToken(inFamilyOf: grant.refreshToken)
-            let revoke = try await fixture.run(["revoke"] + arguments)
+            let revoke = try await fixture.run(["revoke"] + arguments, overlapping: true)
             let refresh = try await refreshing
 
             #expect(revoke.status == 0, "\(revoke)")

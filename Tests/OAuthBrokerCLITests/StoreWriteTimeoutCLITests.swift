@@ -37,7 +37,7 @@ struct StoreWriteTimeoutCLITests {
 
         async let running = fixture.run(
             ["refresh", "--force"] + fixture.keyArguments(provider: provider, store: url)
-                + ["--store-write-timeout", budget])
+                + ["--store-write-timeout", budget], overlapping: true)
         #expect(await eventually { fixture.server.statistics.requests(grant: .refreshToken) == 1 })
         let lock = try SQLiteWriteLock(path: path)
         let releaseAt = ContinuousClock.now + hold

@@ -136,7 +136,7 @@ struct TimeoutOptionsTests {
             let arguments =
                 ["token", "--format", "raw"] + fixture.keyArguments(provider: provider)
                 + ["--lease-ttl", "1", "--request-timeout", "20", "--total-timeout", "30"]
-            async let running = fixture.run(arguments)
+            async let running = fixture.run(arguments, overlapping: true)
             // The file store keeps leases in its JSON document: {"leases": {"<key>": {"expires_at_ms": …}}}.
             var remaining: [Int64] = []
             var polls = 0

@@ -71,7 +71,7 @@ struct TokenCommandTests {
 
             let arguments = ["token", "--format", "raw"] + fixture.keyArguments(provider: provider, scope: "openid")
             let results = try await withThrowingTaskGroup(of: CLIResult.self) { group in
-                for _ in 0..<6 { group.addTask { try await fixture.run(arguments) } }
+                for _ in 0..<6 { group.addTask { try await fixture.run(arguments, overlapping: true) } }
                 var results: [CLIResult] = []
                 for try await result in group { results.append(result) }
                 return results

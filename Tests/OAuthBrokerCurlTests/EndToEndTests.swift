@@ -244,9 +244,10 @@ import Testing
 
     @Test("a closed port is a transient connection failure")
     func connectionRefused() async throws {
-        let port = try await MockAuthorizationServer.withRunningServer { $0.port }
+        // A bound, never-listening socket: a stopped server's freed port could be taken by a parallel test.
+        let closed = try ReservedClosedPort()
         let provider = try ProviderDescriptor(
-            id: ProviderID("mock"), tokenEndpoint: URL(string: "http://127.0.0.1:\(port)/token")!, clientID: "c",
+            id: ProviderID("mock"), tokenEndpoint: closed.url("/token"), clientID: "c",
             clientSecret: Secret("s"), grants: [.clientCredentials], allowsInsecureLoopback: true)
         var configuration = BrokerConfiguration()
         configuration.clock = TestClock().brokerClock
@@ -258,6 +259,7 @@ import Testing
             #expect(error == .connectionFailed)
             #expect(error.isTransient)
         }
+        withExtendedLifetime(closed) {}
     }
 
     @Test("cancelling a caller mid-request leaves the shared request running")

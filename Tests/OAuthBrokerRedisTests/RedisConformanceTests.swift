@@ -5,10 +5,14 @@ import Testing
 
 @Suite("RedisStore conformance", .enabled(if: RedisTestEnvironment.hasServer, "needs OAUTH_BROKER_REDIS_URL"))
 struct RedisConformanceTests {
-    @Test("conformance", arguments: StoreConformance.Check.all)
-    func conformance(_ check: StoreConformance.Check) async throws {
-        let store = try RedisTestEnvironment.store()
-        try await StoreConformance { store }.run(check)
+    @Test("conformance, plain and sealed", arguments: StoreConformance.Check.all, [false, true])
+    func conformance(_ check: StoreConformance.Check, sealed: Bool) async throws {
+        let codec: any StoreCodec =
+            sealed ? try SealingStoreCodec(keys: [.random(id: "conformance")]) : JSONStoreCodec()
+        let store = try RedisTestEnvironment.store(codec: codec)
+        // The sealed run checks the codec path; the plain run keeps the full-strength race.
+        let options = sealed ? StoreConformance.Options(concurrentTasks: 16, attemptsPerTask: 50) : .init()
+        try await StoreConformance(options: options) { store }.run(check)
         try await store.deleteAllKeysUnderPrefix()
         await store.shutdown()
     }

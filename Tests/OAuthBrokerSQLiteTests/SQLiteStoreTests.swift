@@ -41,10 +41,18 @@ struct SQLiteStoreTests {
             expiresAt: Date().addingTimeInterval(3600), version: version)
     }
 
-    @Test("conformance (full strength: 64 tasks × 200 compare-and-swaps)", arguments: StoreConformance.Check.all)
-    func conformance(_ check: StoreConformance.Check) async throws {
+    @Test(
+        "conformance, plain (full strength: 64 tasks × 200 compare-and-swaps) and sealed (16 × 50)",
+        arguments: StoreConformance.Check.all, [false, true])
+    func conformance(_ check: StoreConformance.Check, sealed: Bool) async throws {
         try await withTemporaryDirectory { directory in
-            try await StoreConformance { try await SQLiteStore(path: directory + "/store.sqlite") }.run(check)
+            let codec: any StoreCodec =
+                sealed ? try SealingStoreCodec(keys: [.random(id: "conformance")]) : JSONStoreCodec()
+            // The sealed run checks the codec path; the plain run keeps the full-strength race.
+            let options = sealed ? StoreConformance.Options(concurrentTasks: 16, attemptsPerTask: 50) : .init()
+            try await StoreConformance(options: options) {
+                try await SQLiteStore(configuration: .init(path: directory + "/store.sqlite", codec: codec))
+            }.run(check)
         }
     }
 

@@ -18,12 +18,16 @@ struct FileStoreTests {
             expiresAt: Date().addingTimeInterval(3600), version: version)
     }
 
-    @Test("conformance", arguments: StoreConformance.Check.all)
-    func conformance(_ check: StoreConformance.Check) async throws {
+    @Test("conformance, plain and sealed", arguments: StoreConformance.Check.all, [false, true])
+    func conformance(_ check: StoreConformance.Check, sealed: Bool) async throws {
         try await withTemporaryDirectory { directory in
             // Each write is two fsyncs: a smaller race than the default 64 × 200 keeps the test quick.
             let options = StoreConformance.Options(concurrentTasks: 8, attemptsPerTask: 25)
-            try await StoreConformance(options: options) { try FileStore(path: directory + "/store.json") }.run(check)
+            let codec: any StoreCodec =
+                sealed ? try SealingStoreCodec(keys: [.random(id: "conformance")]) : JSONStoreCodec()
+            try await StoreConformance(options: options) {
+                try FileStore(configuration: .init(path: directory + "/store.json", codec: codec))
+            }.run(check)
         }
     }
 

@@ -46,6 +46,7 @@ public struct BrokerError: Error, Hashable, Sendable, CustomStringConvertible, C
             case storeUnavailable = "store_unavailable"
             case storeCorrupted = "store_corrupted"
             case storeFailed = "store_failed"
+            case sealingKeyMissing = "sealing_key_missing"
             case leaseUnavailable = "lease_unavailable"
             case keyOutsideScope = "key_outside_scope"
         }
@@ -107,6 +108,9 @@ public struct BrokerError: Error, Hashable, Sendable, CustomStringConvertible, C
         public static let storeCorrupted = Code(.storeCorrupted)
         /// Any other store failure.
         public static let storeFailed = Code(.storeFailed)
+        /// A stored record or session is sealed under a key id the ``SealingStoreCodec`` was not given; the message
+        /// names the id. Nothing stored was changed: configure the key and try again.
+        public static let sealingKeyMissing = Code(.sealingKeyMissing)
         /// Another process holds the refresh lease and did not finish within the wait budget.
         public static let leaseUnavailable = Code(.leaseUnavailable)
         /// A tenant-scoped view (``Broker/tenant(_:)-(TenantID)``) was handed a key of another tenant (or another
@@ -342,6 +346,8 @@ extension BrokerError {
     public static let storeCorrupted = BrokerError(.storeCorrupted, "store corrupted")
     /// A value to match against in tests.
     public static let storeFailed = BrokerError(.storeFailed, "store failed")
+    /// A value to match against in tests.
+    public static let sealingKeyMissing = BrokerError(.sealingKeyMissing, "sealing key missing")
     /// A value to match against in tests.
     public static let leaseUnavailable = BrokerError(.leaseUnavailable, "lease unavailable")
 }

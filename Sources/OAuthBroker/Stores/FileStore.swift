@@ -21,7 +21,7 @@ public import Foundation
 ///
 /// The file format (version 1) is documented on ``FileStore/formatVersion``; record and session blobs are
 /// produced by the configured ``StoreCodec``.
-public final class FileStore: BrokerStore {
+public final class FileStore: ResealableStore {
     /// How a ``FileStore`` is set up.
     public struct Configuration: Sendable {
         /// The store file. Its directory must exist; the file and `<path>.lock` are created on first use.
@@ -193,6 +193,24 @@ public final class FileStore: BrokerStore {
             guard let entry = document.sessions.removeValue(forKey: id) else { return (nil, false) }
             if entry.isExpired(at: instant) { return (nil, true) }
             return (try entry.decode(id: id, codec: codec), true)
+        }
+    }
+
+    /// Re-encodes every unexpired session through the codec in one locked read-modify-write: all are decoded
+    /// before the file is rewritten, so a session that cannot be decoded leaves the file as it was.
+    /// - Returns: How many sessions were re-encoded.
+    /// - Throws: ``BrokerError`` for I/O failures, a corrupt file, or a session the codec cannot decode.
+    public func resealSessions() async throws -> Int {
+        let codec = self.codec
+        let now = self.now
+        return try await engine.update { document in
+            let instant = now()
+            var resealed: [String: FileDocument.SessionEntry] = [:]
+            for (id, entry) in document.sessions where !entry.isExpired(at: instant) {
+                resealed[id] = try FileDocument.SessionEntry(entry.decode(id: id, codec: codec), codec: codec)
+            }
+            document.sessions.merge(resealed) { $1 }
+            return (resealed.count, !resealed.isEmpty)
         }
     }
 

@@ -6,7 +6,7 @@ import Synchronization
 /// Every operation is one short critical section under a `Mutex`. Leases are implemented (so the store passes the
 /// full conformance suite) but ``providesRefreshLeases`` is `false`: one process needs only the broker's
 /// in-process single-flight.
-public final class MemoryStore: BrokerStore {
+public final class MemoryStore: ResealableStore {
     private struct Lease {
         var owner: LeaseOwner
         var expiresAt: Date
@@ -95,6 +95,10 @@ public final class MemoryStore: BrokerStore {
             return session.isExpired(at: instant) ? nil : session
         }
     }
+
+    /// Sessions are kept as values, not encoded: there is nothing to re-encode.
+    /// - Returns: `0`.
+    public func resealSessions() async throws -> Int { 0 }
 
     /// Deletes expired sessions.
     @discardableResult

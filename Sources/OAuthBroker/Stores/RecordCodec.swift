@@ -88,8 +88,11 @@ public protocol StoreCodec: Sendable {
 /// came from: its fields may nest up to ``JSONValue/maximumDepth`` levels counting `extra` as level 1, exactly
 /// what ``TokenResponse`` keeps. A deeper field is refused when encoding, so no record is stored unreadable.
 ///
+/// A sealed blob (``SealingStoreCodec``'s) is refused with ``BrokerError/Code/sealingKeyMissing`` naming its key
+/// id: a store that was sealed must be opened with the keys.
+///
 /// - Important: Tokens are stored in plain text. Protect the store (file mode `0600`, database and Redis access
-///   control), or use a sealing codec.
+///   control), or use ``SealingStoreCodec``.
 public struct JSONStoreCodec: StoreCodec {
     /// The format version this codec writes and reads: `1`.
     public static let formatVersion = 1
@@ -172,6 +175,12 @@ public struct JSONStoreCodec: StoreCodec {
     private static func envelopeBody(
         _ buffer: UnsafeBufferPointer<UInt8>, member: String, what: String, key: StoreKey?
     ) throws -> Int {
+        if buffer.first == SealingStoreCodec.formatTag, let id = try? SealingStoreCodec.keyID(ofBlob: Array(buffer)) {
+            throw BrokerError(
+                .sealingKeyMissing,
+                "stored \(what) is sealed under key id '\(id)'; open the store with a SealingStoreCodec that has it",
+                key: key)
+        }
         var reader = JSONReader(buffer, at: 0)
         var version: Int?
         var body = -1

@@ -23,7 +23,7 @@ struct CachedScenario: AsyncParsableCommand {
 
     func run() async throws {
         try await IdentityProvider.with(idpOptions) { idp in
-            let (storeURL, store) = try await openStore(storeOptions.store)
+            let (storeURL, store) = try await openStore(storeOptions)
             let broker = try idp.makeBroker(store: store)
             let key = try broker.key(tenant: "bench", principal: "service", scopes: ["read"])
             _ = try await broker.accessToken(for: key)

@@ -22,7 +22,7 @@ struct HerdScenario: AsyncParsableCommand {
 
     func run() async throws {
         let ok = try await IdentityProvider.with(idpOptions) { idp in
-            let (storeURL, store) = try await openStore(storeOptions.store)
+            let (storeURL, store) = try await openStore(storeOptions)
             let broker = try idp.makeBroker(store: store)
             let key = try broker.key(tenant: "herd-\(UInt32.random(in: 0...UInt32.max))", principal: "service")
             let barrier = Barrier(parties: callers)

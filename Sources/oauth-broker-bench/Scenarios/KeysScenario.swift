@@ -52,7 +52,7 @@ struct KeysScenario: AsyncParsableCommand {
 
     func run() async throws {
         let ok = try await IdentityProvider.with(idpOptions) { idp in
-            let (storeURL, store) = try await openStore(storeOptions.store)
+            let (storeURL, store) = try await openStore(storeOptions)
             let broker = try idp.makeBroker(store: store, connections: keyOptions.concurrency)
             let keys = try keyOptions.makeKeys(for: broker)
             let (throughput, latencies, requests) = try await fetchAll(
@@ -109,7 +109,7 @@ struct KeysWarmScenario: AsyncParsableCommand {
 
     func run() async throws {
         let ok = try await IdentityProvider.with(idpOptions) { idp in
-            let (storeURL, store) = try await openStore(storeOptions.store)
+            let (storeURL, store) = try await openStore(storeOptions)
             let broker = try idp.makeBroker(store: store, connections: keyOptions.concurrency)
             let keys = try keyOptions.makeKeys(for: broker)
             _ = try await fetchAll(keys, concurrency: keyOptions.concurrency, broker: broker, idp: idp)

@@ -25,6 +25,9 @@ struct MultiprocessHerdScenario: AsyncParsableCommand {
         guard !storeOptions.store.hasPrefix("memory") else {
             throw ValidationError("a memory: store is not shared between processes; use file:, sqlite: or redis://")
         }
+        guard !storeOptions.sealed else {
+            throw ValidationError("--sealed uses a random key per process, which the child processes cannot share")
+        }
         if idpOptions.tokenEndpoint != nil, refreshToken == nil {
             throw ValidationError("--token-endpoint needs --refresh-token for this scenario")
         }
@@ -36,7 +39,7 @@ struct MultiprocessHerdScenario: AsyncParsableCommand {
     }
 
     private func herd(_ idp: IdentityProvider) async throws -> Bool {
-        let (url, store) = try await openStore(storeOptions.store)
+        let (url, store) = try await openStore(storeOptions)
         let tenant = "mp-\(UInt32.random(in: 0...UInt32.max))"
         let key = try StoreKey(provider: "bench", tenant: tenant, principal: "user", scopes: ["read"])
         let seededRefreshToken: Secret
@@ -155,7 +158,7 @@ struct MultiprocessChild: AsyncParsableCommand {
         options.clientSecret = secret
         options.clientAuth = clientAuth
         let idp = try await IdentityProvider.start(options)
-        let (_, store) = try await openStore(storeOptions.store)
+        let (_, store) = try await openStore(storeOptions)
         let broker = try idp.makeBroker(store: store)
         let key = try StoreKey(provider: "bench", tenant: tenant, principal: "user", scopes: ["read"])
         print("ready")

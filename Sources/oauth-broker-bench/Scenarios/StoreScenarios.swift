@@ -72,7 +72,7 @@ struct StoreFetchScenario: AsyncParsableCommand {
     @OptionGroup var options: StoreLoopOptions
 
     func run() async throws {
-        let (url, store) = try await openStore(options.storeOptions.store)
+        let (url, store) = try await openStore(options.storeOptions)
         let key = try benchKey("fetch", run: UInt32.random(in: 0...UInt32.max), index: 0)
         let record = try await seed(store, key: key, record: sampleRecord())
         let duration = Duration.seconds(options.loop.seconds)
@@ -89,6 +89,7 @@ struct StoreFetchScenario: AsyncParsableCommand {
         }
         var line = JSONLine(scenario: "store-fetch")
         line.set("store", url.kind.description)
+        line.set("sealed", options.storeOptions.sealed)
         line.set("tasks", options.loop.tasks)
         result.write(to: &line)
         line.set("idp_requests", 0)
@@ -107,7 +108,7 @@ struct StoreCASScenario: AsyncParsableCommand {
     @OptionGroup var options: StoreLoopOptions
 
     func run() async throws {
-        let (url, store) = try await openStore(options.storeOptions.store)
+        let (url, store) = try await openStore(options.storeOptions)
         let run = UInt32.random(in: 0...UInt32.max)
         var keys: [StoreKey] = []
         var seeded: [TokenRecord] = []
@@ -129,6 +130,7 @@ struct StoreCASScenario: AsyncParsableCommand {
         }
         var line = JSONLine(scenario: "store-cas")
         line.set("store", url.kind.description)
+        line.set("sealed", options.storeOptions.sealed)
         line.set("tasks", options.loop.tasks)
         result.write(to: &line)
         line.set("idp_requests", 0)

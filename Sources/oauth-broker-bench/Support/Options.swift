@@ -50,6 +50,9 @@ enum ClientAuthChoice: String, ExpressibleByArgument, Sendable {
 struct StoreOptions: ParsableArguments {
     @Option(help: "The store: memory:, file:PATH, sqlite:PATH or redis://host:port.")
     var store: String = "memory:"
+
+    @Flag(help: "Seal records and sessions (AES-256-GCM, SealingStoreCodec) under a random key for this run.")
+    var sealed = false
 }
 
 /// How long and how wide a time-bounded loop runs.
