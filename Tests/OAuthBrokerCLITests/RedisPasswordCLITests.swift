@@ -18,7 +18,7 @@ private final class PasswordProtectedRedis: Sendable {
 
     init(password: String) async throws {
         let executable = try #require(Self.executable, "redis-server is not installed")
-        port = try Self.freePort()
+        port = try LoopbackPort.unused()
         self.password = password
         process = try SpawnedProcess.spawn(
             executable: executable,
@@ -27,7 +27,7 @@ private final class PasswordProtectedRedis: Sendable {
                 "--loglevel", "warning", "--requirepass", password,
             ], environment: ProcessInfo.processInfo.environment, directory: nil)
         for _ in 0..<500 {
-            if Self.acceptsConnections(port: port) { return }
+            if LoopbackPort.acceptsConnections(port) { return }
             try await Task.sleep(for: .milliseconds(10))
         }
         stop()
@@ -40,38 +40,6 @@ private final class PasswordProtectedRedis: Sendable {
         _ = process.waitForExit()
         close(process.standardOutput)
         close(process.standardError)
-    }
-
-    private static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw BrokerError(.storeFailed, "socket() failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-            }
-        }
-        guard bound else { throw BrokerError(.storeFailed, "bind() failed") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    private static func acceptsConnections(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
     }
 }
 

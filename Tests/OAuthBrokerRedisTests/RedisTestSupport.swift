@@ -1,6 +1,7 @@
 import Foundation
 import OAuthBroker
 import OAuthBrokerRedis
+import OAuthBrokerTesting
 import Testing
 
 #if canImport(Glibc)
@@ -101,7 +102,7 @@ final class RedisServerProcess: @unchecked Sendable {
 
     /// Starts a server on a free port.
     static func start(extraArguments: [String] = []) async throws -> RedisServerProcess {
-        let server = RedisServerProcess(port: try freePort(), extraArguments: extraArguments)
+        let server = RedisServerProcess(port: try LoopbackPort.unused(), extraArguments: extraArguments)
         try await server.start()
         return server
     }
@@ -131,7 +132,7 @@ final class RedisServerProcess: @unchecked Sendable {
         try process.run()
         self.process = process
         for _ in 0..<400 {
-            if Self.acceptsConnections(port: port) { return }
+            if LoopbackPort.acceptsConnections(port) { return }
             guard process.isRunning else { break }
             try await Task.sleep(for: .milliseconds(10))
         }
@@ -161,38 +162,5 @@ final class RedisServerProcess: @unchecked Sendable {
             auth = "\(user ?? ""):\(encoded)@"
         }
         return "redis://\(auth)127.0.0.1:\(port)/\(database)"
-    }
-
-    private static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw BrokerError(.storeFailed, "socket() failed") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-            }
-        }
-        guard bound else { throw BrokerError(.storeFailed, "bind() failed") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    private static func acceptsConnections(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
     }
 }

@@ -43,25 +43,13 @@ struct CodecScenario: ParsableCommand {
     private func measure(
         _ api: String, _ codec: String, bytes: Int, ratioTo reference: Double?, _ operation: () throws -> Int
     ) throws -> Double {
-        var sink = 0
-        for _ in 0..<min(iterations, 1000) { sink &+= try operation() }
-        let cpu = CPUTime.now()
-        let start = ContinuousClock.now
-        for _ in 0..<iterations { sink &+= try operation() }
-        let result = Throughput(
-            operations: iterations, elapsed: ContinuousClock.now - start, cpuSeconds: CPUTime.now() - cpu)
+        let (result, sink) = try Throughput.loop(iterations: iterations, operation)
         var line = JSONLine(scenario: "codec")
         line.set("api", api)
         line.set("codec", codec)
         if reference == nil { line.set("baseline", true) }
         line.set("blob_bytes", bytes)
-        result.write(to: &line)
-        if let cpuSeconds = result.cpuSeconds {
-            line.set("cpu_us_per_op", cpuSeconds * 1e6 / Double(iterations), digits: 3)
-        }
-        if let reference, reference > 0 { line.set("ratio", result.perSecond / reference, digits: 3) }
-        line.set("sink", sink)
-        line.emit()
+        line.emit(loop: result, sink: sink, ratioTo: reference)
         return result.perSecond
     }
 }

@@ -64,25 +64,13 @@ struct ParseScenario: ParsableCommand {
         _ api: String, _ parser: String, baseline: Bool = false, ratioTo reference: Double? = nil,
         _ parse: () throws -> Int
     ) throws -> Double {
-        var sink = 0
-        for _ in 0..<min(iterations, 1000) { sink &+= try parse() }
-        let cpu = CPUTime.now()
-        let start = ContinuousClock.now
-        for _ in 0..<iterations { sink &+= try parse() }
-        let result = Throughput(
-            operations: iterations, elapsed: ContinuousClock.now - start, cpuSeconds: CPUTime.now() - cpu)
+        let (result, sink) = try Throughput.loop(iterations: iterations, parse)
         var line = JSONLine(scenario: "parse")
         line.set("api", api)
         line.set("parser", parser)
         if baseline { line.set("baseline", true) }
         line.set("body_bytes", Self.body.count)
-        result.write(to: &line)
-        if let cpuSeconds = result.cpuSeconds {
-            line.set("cpu_us_per_op", cpuSeconds * 1e6 / Double(iterations), digits: 3)
-        }
-        if let reference, reference > 0 { line.set("ratio", result.perSecond / reference, digits: 3) }
-        line.set("sink", sink)
-        line.emit()
+        line.emit(loop: result, sink: sink, ratioTo: reference)
         return result.perSecond
     }
 

@@ -139,3 +139,32 @@ enum CPUTime {
             + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 }
+
+extension Throughput {
+    /// Runs `operation` `iterations` times after a warm-up of at most 1,000 runs, timing wall clock and process CPU.
+    /// - Returns: The throughput, and the sum of what the operation returned (print it, so no run is optimized away).
+    static func loop(iterations: Int, _ operation: () throws -> Int) rethrows -> (result: Throughput, sink: Int) {
+        var sink = 0
+        for _ in 0..<min(iterations, 1000) { sink &+= try operation() }
+        let cpu = CPUTime.now()
+        let start = ContinuousClock.now
+        for _ in 0..<iterations { sink &+= try operation() }
+        let result = Throughput(
+            operations: iterations, elapsed: ContinuousClock.now - start, cpuSeconds: CPUTime.now() - cpu)
+        return (result, sink)
+    }
+}
+
+extension JSONLine {
+    /// Adds a ``Throughput/loop(iterations:_:)`` result (rates, CPU per operation, the ratio to `reference` when
+    /// given, the sink) and prints the line.
+    mutating func emit(loop result: Throughput, sink: Int, ratioTo reference: Double?) {
+        result.write(to: &self)
+        if let cpuSeconds = result.cpuSeconds, result.operations > 0 {
+            set("cpu_us_per_op", cpuSeconds * 1e6 / Double(result.operations), digits: 3)
+        }
+        if let reference, reference > 0 { set("ratio", result.perSecond / reference, digits: 3) }
+        set("sink", sink)
+        emit()
+    }
+}
