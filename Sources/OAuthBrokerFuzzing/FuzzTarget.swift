@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import OAuthBroker
 
 /// The fuzz targets: each takes arbitrary bytes, feeds them to one parser of untrusted input, and checks the
@@ -10,7 +10,7 @@ import OAuthBroker
 /// | `token-response` | a token endpoint's response body | never crashes; an accepted response has a non-empty access token and token type, prints none of its secrets, and is stored and read back unchanged |
 /// | `record-codec` | a stored record blob | never crashes; an accepted blob decodes to a record that re-encodes to a blob decoding to the same record |
 /// | `session-codec` | a stored session blob | never crashes; an accepted blob re-encodes and decodes to the same session |
-/// | `callback-url` | the URL an authorization callback lands on | never crashes; form decoding inverts form encoding |
+/// | `callback-url` | the URL an authorization callback lands on | never crashes; the fields the broker's callback parser reads survive re-encoding; form decoding inverts form encoding |
 public enum FuzzTarget: String, CaseIterable, Sendable {
     /// `TokenResponse(parsing:)`, then the record the broker would store, through `JSONStoreCodec`.
     case tokenResponse = "token-response"
@@ -18,7 +18,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case recordCodec = "record-codec"
     /// `JSONStoreCodec.decodeSession(_:id:)`.
     case sessionCodec = "session-codec"
-    /// URL and query parsing of an authorization callback, and `FormEncoding`.
+    /// The broker's authorization-callback parser (`AuthorizationResponse`), and `FormEncoding`.
     case callbackURL = "callback-url"
 
     /// Runs the target on one input.
@@ -38,6 +38,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
 
     private static let key = try! StoreKey(provider: "fuzz", tenant: "tenant", principal: "principal")
     private static let codec = JSONStoreCodec()
+    private static let provider = try! ProviderID("fuzz")
 
     private static func tokenResponse(_ body: Data) {
         guard let response = try? TokenResponse(parsing: body) else { return }
@@ -95,11 +96,20 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
 
     private static func callbackURL(_ bytes: [UInt8]) {
         let text = String(decoding: bytes, as: UTF8.self)
-        // What the broker does with a callback URL: parse it, take the query, split it into fields.
-        if let url = URL(string: text), let components = URLComponents(url: url, resolvingAgainstBaseURL: false) {
-            let fields = FormEncoding.decode(components.percentEncodedQuery ?? "")
-            // Re-encoding what a query decoded to, then decoding, gives the same fields.
-            promise(sameFields(roundTrip(fields), fields), "a decoded query does not survive re-encoding")
+        // The broker's own callback parser; what it reads survives being written into a query and read again.
+        if let url = URL(string: text), let response = try? AuthorizationResponse(url: url, provider: provider) {
+            let fields = [
+                ("state", response.state), ("code", response.code), ("iss", response.issuer),
+                ("error", response.error), ("error_description", response.errorDescription),
+            ].compactMap { name, value in value.map { (name, $0) } }
+            let query = String(decoding: FormEncoding.encode(fields), as: UTF8.self)
+            guard let again = URL(string: "https://app.example/callback?" + query),
+                let reread = try? AuthorizationResponse(url: again, provider: provider)
+            else { return promise(false, "a callback's own fields, re-encoded, are refused") }
+            promise(
+                [reread.state, reread.code, reread.issuer, reread.error, reread.errorDescription]
+                    == [response.state, response.code, response.issuer, response.error, response.errorDescription],
+                "a callback's fields change when re-encoded and parsed again")
         }
         // Any fields survive encode-then-decode, byte for byte.
         let parts = text.split(separator: "\u{0}", omittingEmptySubsequences: false).map(String.init)

@@ -1,24 +1,24 @@
-import Foundation
+package import Foundation
 
 /// The parameters of an authorization response (RFC 6749 §4.1.2, RFC 9207) read from the callback URL the user
 /// agent landed on, and the checks that need nothing but the URL.
-struct AuthorizationResponse: Sendable {
+package struct AuthorizationResponse: Sendable {
     /// The parameters a callback may carry at most once: a repeated one is refused, since which copy counts would
     /// otherwise be up to the reader.
     static let singleParameters = ["state", "code", "iss", "error", "error_description"]
 
     /// The URL as it arrived.
-    let url: URL
+    package let url: URL
     /// `state`, `code`, `iss`, `error` and `error_description`, as present.
-    let state: String?
-    let code: String?
-    let issuer: String?
-    let error: String?
-    let errorDescription: String?
+    package let state: String?
+    package let code: String?
+    package let issuer: String?
+    package let error: String?
+    package let errorDescription: String?
 
     /// Reads the query of `url`.
     /// - Throws: ``BrokerError/Code/invalidInput`` when one of ``singleParameters`` appears more than once.
-    init(url: URL, provider: ProviderID) throws {
+    package init(url: URL, provider: ProviderID) throws {
         let query = URLComponents(url: url, resolvingAgainstBaseURL: false)?.percentEncodedQuery ?? ""
         var fields: [String: String] = [:]
         for (name, value) in FormEncoding.decode(query) where Self.singleParameters.contains(name) {

@@ -21,7 +21,9 @@ enum PrintableText {
         !text.unicodeScalars.contains(where: isUnprintable)
     }
 
-    private static func isUnprintable(_ scalar: Unicode.Scalar) -> Bool {
+    /// Whether `scalar` is a control, format, line-separator or paragraph-separator character: what
+    /// ``sanitized(_:limit:)`` replaces, and what an ``Identifier`` may not contain.
+    static func isUnprintable(_ scalar: Unicode.Scalar) -> Bool {
         switch scalar.properties.generalCategory {
         case .control, .format, .lineSeparator, .paragraphSeparator: true
         default: false

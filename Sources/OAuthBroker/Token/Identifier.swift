@@ -34,13 +34,8 @@ public struct Identifier<Kind: IdentifierKind>: Hashable, Sendable, Codable, Com
         {
             throw BrokerError(.invalidInput, "\(kind) has leading or trailing white space")
         }
-        for scalar in rawValue.unicodeScalars {
-            let category = scalar.properties.generalCategory
-            if category == .control || category == .format || category == .lineSeparator
-                || category == .paragraphSeparator
-            {
-                throw BrokerError(.invalidInput, "\(kind) contains a control character (U+\(Self.hex(scalar.value)))")
-            }
+        for scalar in rawValue.unicodeScalars where PrintableText.isUnprintable(scalar) {
+            throw BrokerError(.invalidInput, "\(kind) contains a control character (U+\(Self.hex(scalar.value)))")
         }
         self.rawValue = rawValue
     }
