@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "OAuthBrokerCurl", targets: ["OAuthBrokerCurl"]),
         .library(name: "OAuthBrokerSQLite", targets: ["OAuthBrokerSQLite"]),
         .library(name: "OAuthBrokerRedis", targets: ["OAuthBrokerRedis"]),
+        .library(name: "OAuthBrokerPostgres", targets: ["OAuthBrokerPostgres"]),
+        .library(name: "OAuthBrokerAsyncHTTPClient", targets: ["OAuthBrokerAsyncHTTPClient"]),
         .library(name: "OAuthBrokerTesting", targets: ["OAuthBrokerTesting"]),
         .executable(name: "oauth-broker", targets: ["oauth-broker"]),
         .executable(name: "mock-authorization-server", targets: ["mock-authorization-server"]),
@@ -27,6 +29,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        // Only the targets below that name them build these: a user of `OAuthBroker` alone builds none of them.
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
     ],
     targets: [
         // The core: pure Swift, no C. Users of any store or transport link this.
@@ -72,6 +79,31 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // PostgreSQL store, on postgres-nio's PostgresClient.
+        .target(
+            name: "OAuthBrokerPostgres",
+            dependencies: [
+                "OAuthBroker",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict),
+
+        // AsyncHTTPClient transport.
+        .target(
+            name: "OAuthBrokerAsyncHTTPClient",
+            dependencies: [
+                "OAuthBroker",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict),
+
         // Test doubles: fake transport, test clock, store conformance suite, mock authorization server.
         .target(
             name: "OAuthBrokerTesting",
@@ -87,7 +119,10 @@ let package = Package(
         // Shared by the executables: store URLs (`memory:`, `file:`, `sqlite:`, `redis://`), provider files.
         .target(
             name: "OAuthBrokerTools",
-            dependencies: ["OAuthBroker", "OAuthBrokerCurl", "OAuthBrokerSQLite", "OAuthBrokerRedis"],
+            dependencies: [
+                "OAuthBroker", "OAuthBrokerCurl", "OAuthBrokerSQLite", "OAuthBrokerRedis", "OAuthBrokerPostgres",
+                "OAuthBrokerAsyncHTTPClient",
+            ],
             swiftSettings: strict
         ),
 
@@ -163,6 +198,25 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "OAuthBrokerPostgresTests",
+            dependencies: [
+                "OAuthBrokerPostgres", "OAuthBrokerCurl", "OAuthBrokerTesting", "OAuthBrokerTools",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "OAuthBrokerAsyncHTTPClientTests",
+            dependencies: [
+                "OAuthBrokerAsyncHTTPClient", "OAuthBrokerCurl", "OAuthBrokerTesting",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
             ],
             swiftSettings: strict),
         // Runs the built `oauth-broker` as a child process; unit-tests its provider files and exit codes.

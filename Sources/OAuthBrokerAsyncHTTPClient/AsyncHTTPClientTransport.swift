@@ -1,0 +1,2 @@
+public import AsyncHTTPClient
+public import OAuthBroker
