@@ -6,7 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scratch="${1:-.build-core}"
-swift build --target OAuthBroker --scratch-path "$scratch" >/dev/null
+log="$(mktemp)"
+if ! swift build --target OAuthBroker --scratch-path "$scratch" >"$log" 2>&1; then
+    tail -n 40 "$log" >&2
+    exit 1
+fi
+rm -f "$log"
 modules="$(find "$scratch/debug/Modules" "$scratch/debug" -maxdepth 1 -name '*.swiftmodule' -printf '%f\n' 2>/dev/null |
     sed 's/\.swiftmodule$//' | sort -u)"
 if [ -z "$modules" ]; then echo "check-core-build: no modules found under $scratch" >&2; exit 1; fi
