@@ -84,7 +84,7 @@ public final class SQLiteStore: ResealableStore {
         }
     }
 
-    /// The schema version this release creates and reads: `1`. See `SQLiteSchema` (in the source) for the
+    /// The schema version this release creates and reads: `2`. See `SQLiteSchema` (in the source) for the
     /// tables: `oauth_broker_schema(version, applied_at_ms)`, `oauth_broker_records(storage_id PK, provider,
     /// tenant, principal, scopes, version, blob, updated_at_ms)`, `oauth_broker_sessions(id PK, expires_at_ms,
     /// blob)`, `oauth_broker_leases(storage_id PK, owner, expires_at_ms)`; times are ms since 1970 UTC.
