@@ -6,7 +6,7 @@ import PostgresNIO
 ///
 /// | cause | code |
 /// |---|---|
-/// | connection refused, reset or closed; connect timeout; SQLSTATE class `08` (connection exception), `53` (insufficient resources), `57P01`–`57P03` (shutdown, crash, starting up); `40001`/`40P01` (serialization failure, deadlock) | `storeUnavailable` (transient) |
+/// | connection refused, reset or closed; connect timeout; the pool giving up on connecting; SQLSTATE class `08` (connection exception), `53` (insufficient resources), `57P01`–`57P03` (shutdown, crash, starting up); `40001`/`40P01` (serialization failure, deadlock) | `storeUnavailable` (transient) |
 /// | SQLSTATE class `28` (bad password, unknown role), `3D000` (unknown database), `3F000` (unknown schema), `42501` (no privilege); TLS refused by the server; an authentication method that needs a password when none is set | `invalidConfiguration` |
 /// | a column that does not decode | `storeCorrupted` |
 /// | the store was shut down | `storeFailed` |
@@ -24,6 +24,11 @@ enum PostgresErrorMapping {
         }
         if error is IOError || error is ChannelError {
             return unavailable("the connection failed", during: operation, key: key)
+        }
+        // The pool's own error (its module is not public API): it gave up on connecting, for example after its
+        // connect attempts kept failing. Matched by name.
+        if String(describing: type(of: error)) == "ConnectionPoolError" {
+            return unavailable("the connection pool could not connect", during: operation, key: key)
         }
         return BrokerError(.storeFailed, "PostgreSQL failed during \(operation) (\(type(of: error)))", key: key)
     }

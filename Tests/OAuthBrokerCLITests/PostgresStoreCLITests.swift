@@ -76,7 +76,7 @@ struct PostgresStoreCLITests {
         .enabled(if: hasPostgres, "needs OAUTH_BROKER_POSTGRES_URL"))
     func passwordFromEnvironmentOrPassFile() async throws {
         let server = try serverParts()
-        let schema = "oauth_broker_cli_\(UInt32.random(in: 0...UInt32.max))"
+        let schema = "oauth_broker_cli_tests"
         let store = "postgres://\(server.user)@\(server.host):\(server.port)/\(server.database)?schema=\(schema)"
         let fromEnvironment = try await CLI.run(
             ["list", "--store", store], environment: ["PGPASSWORD": server.password, "PGPASSFILE": "/nonexistent"])
@@ -102,7 +102,7 @@ struct PostgresStoreCLITests {
     func livePostgres() async throws {
         let base = try #require(postgresURL)
         let store =
-            base + (base.contains("?") ? "&" : "?") + "schema=oauth_broker_cli_\(UInt32.random(in: 0...UInt32.max))"
+            base + (base.contains("?") ? "&" : "?") + "schema=oauth_broker_cli_tests"
         try await CLIFixture.with { fixture in
             let provider = try fixture.writeProvider()
             let tenant = "cli-\(UInt64.random(in: .min ... .max))"
