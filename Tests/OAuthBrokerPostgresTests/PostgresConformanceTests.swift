@@ -47,4 +47,19 @@ struct PostgresConformanceTests {
             group.cancelAll()
         }
     }
+
+    @Test("an application's PostgresClient that is not running: storeUnavailable within the operation timeout")
+    func clientNotRunning() async throws {
+        let owned = try PostgresTestEnvironment.configuration()
+        let client = PostgresClient(
+            configuration: PostgresClient.Configuration(
+                host: owned.host, port: owned.port, username: owned.username,
+                password: owned.password?.revealedValue, database: owned.database, tls: .disable))
+        let clock = ContinuousClock()
+        let started = clock.now
+        await #expect(throws: BrokerError.storeUnavailable) {
+            _ = try await PostgresStore(client: client, operationTimeout: .milliseconds(500))
+        }
+        #expect(clock.now - started < .seconds(10))
+    }
 }
