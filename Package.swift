@@ -144,7 +144,8 @@ let package = Package(
             name: "oauth-broker-bench",
             dependencies: [
                 "OAuthBroker", "OAuthBrokerCurl", "OAuthBrokerSQLite", "OAuthBrokerRedis", "OAuthBrokerTesting",
-                "CSQLite", "CHiredis", "OAuthBrokerTools",
+                "CSQLite", "CHiredis", "OAuthBrokerTools", "OAuthBrokerPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -4,7 +4,9 @@
 #   scripts/postgres.sh start DIR [PORT]   initdb in DIR (if new), start on 127.0.0.1:PORT (default: first free of
 #                                          5440 5442 5444 5446 5448), socket in DIR, then print the URL:
 #                                          postgres://oauth_broker:oauth_broker@127.0.0.1:PORT/oauth_broker
-#   scripts/postgres.sh stop DIR           stop the server whose PID file is in DIR (`pg_ctl stop -m fast`)
+#   scripts/postgres.sh stop DIR [MODE]    stop the server whose PID file is in DIR (`pg_ctl stop -m MODE`; MODE is
+#                                          `fast`, the default, or `immediate`: no shutdown checkpoint, clients cut
+#                                          off at once, as in a crash; the next start runs crash recovery)
 #
 # The server refuses to run as root: under root the cluster belongs to the `postgres` system user, which the
 # package creates. Nothing here listens beyond 127.0.0.1.
@@ -45,8 +47,10 @@ start)
     echo "postgres://oauth_broker:oauth_broker@127.0.0.1:$port/oauth_broker"
     ;;
 stop)
+    mode="${3:-fast}"
+    case "$mode" in fast | immediate) ;; *) echo "postgres.sh: stop mode must be fast or immediate" >&2; exit 2 ;; esac
     if [ -f "$dir/data/postmaster.pid" ]; then
-        as_owner "$bin/pg_ctl" -D "$dir/data" -w -t 30 stop -m fast >/dev/null 2>&1 ||
+        as_owner "$bin/pg_ctl" -D "$dir/data" -w -t 30 stop -m "$mode" >/dev/null 2>&1 ||
             kill "$(head -n 1 "$dir/data/postmaster.pid")" 2>/dev/null || true
     fi
     ;;

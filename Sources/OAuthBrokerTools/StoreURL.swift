@@ -1,7 +1,9 @@
 public import Foundation
 public import OAuthBroker
+import OAuthBrokerPostgres
 import OAuthBrokerRedis
 import OAuthBrokerSQLite
+import Synchronization
 
 /// A store named by a URL, as the executables accept it on the command line:
 ///
@@ -11,12 +13,13 @@ import OAuthBrokerSQLite
 /// | `file:PATH`, `file:///abs/path` | ``OAuthBroker/FileStore`` at `PATH` |
 /// | `sqlite:PATH`, `sqlite:///abs/path` | `SQLiteStore` at `PATH` |
 /// | `redis://[user:password@]host[:port][/db][?prefix=…]` | `RedisStore` (see `RedisStore.Configuration(url:)`) |
+/// | `postgres://user[:password]@host[:port]/db[?schema=…]`, `postgresql://…` | `PostgresStore` (see `PostgresStore.Configuration(url:)`); without a password in the URL, `PGPASSWORD`, then ``PostgresPassFile`` |
 ///
 /// `PATH` may be relative (to the working directory). No printed form (``description``, `dump`) shows a password.
 public struct StoreURL: Sendable, Hashable, CustomStringConvertible, CustomReflectable {
     /// Which kind of store a URL names.
     public struct Kind: Sendable, Hashable, CustomStringConvertible {
-        private enum Value: String, Sendable { case memory, file, sqlite, redis }
+        private enum Value: String, Sendable { case memory, file, sqlite, redis, postgres }
         private let value: Value
 
         /// `memory:`.
@@ -27,6 +30,8 @@ public struct StoreURL: Sendable, Hashable, CustomStringConvertible, CustomRefle
         public static let sqlite = Kind(value: .sqlite)
         /// `redis://`.
         public static let redis = Kind(value: .redis)
+        /// `postgres://` or `postgresql://`.
+        public static let postgres = Kind(value: .postgres)
 
         /// The scheme name.
         public var description: String { value.rawValue }
@@ -57,11 +62,15 @@ public struct StoreURL: Sendable, Hashable, CustomStringConvertible, CustomRefle
         } else if string.hasPrefix("redis://") || string.hasPrefix("rediss://") {
             kind = .redis
             path = nil
+        } else if string.lowercased().hasPrefix("postgres://") || string.lowercased().hasPrefix("postgresql://") {
+            kind = .postgres
+            path = nil
         } else {
             let scheme = string.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
             throw BrokerError(
                 .invalidConfiguration,
-                "unknown store URL scheme '\(scheme.prefix(16))' (use memory:, file:PATH, sqlite:PATH or redis://)")
+                "unknown store URL scheme '\(scheme.prefix(16))' "
+                    + "(use memory:, file:PATH, sqlite:PATH, redis:// or postgres://)")
         }
     }
 
@@ -79,10 +88,16 @@ public struct StoreURL: Sendable, Hashable, CustomStringConvertible, CustomRefle
         return path
     }
 
-    /// The URL, with the user information of a Redis URL (which may hold a password) replaced by `***`.
+    /// The URL, with the user information of a Redis URL (which may hold a password) replaced by `***`, and the
+    /// password of a PostgreSQL URL replaced by `***` (the user is kept).
     public var description: String {
-        guard kind == .redis, let at = string.lastIndex(of: "@"), let schemeEnd = string.range(of: "://") else {
-            return string
+        guard kind == .redis || kind == .postgres, let at = string.lastIndex(of: "@"),
+            let schemeEnd = string.range(of: "://")
+        else { return string }
+        if kind == .postgres {
+            // Keep the user, mask the password (if any): whatever follows the first colon of the user information.
+            guard let colon = string[schemeEnd.upperBound..<at].firstIndex(of: ":") else { return string }
+            return string[..<colon] + ":***" + string[at...]
         }
         return string[..<schemeEnd.upperBound] + "***" + string[at...]
     }
@@ -96,7 +111,8 @@ public struct StoreURL: Sendable, Hashable, CustomStringConvertible, CustomRefle
     /// - Parameters:
     ///   - now: The wall clock for session expiry and leases; the system clock by default.
     ///   - waitCap: The longest one store call may wait for another writer's lock or a server's answer (the
-    ///     SQLite busy timeout, the file lock timeout, Redis's command and pool timeouts), when that is less than the
+    ///     SQLite busy timeout, the file lock timeout, Redis's command and pool timeouts, PostgreSQL's connect and
+    ///     operation timeouts), when that is less than the
     ///     store's default; `nil` keeps the defaults. The CLI passes its `--store-write-timeout`, so a write of a
     ///     token in hand never blocks past that budget in one call.
     ///   - codec: How durable stores (file, SQLite, Redis) encode records and sessions: a
@@ -127,6 +143,18 @@ public struct StoreURL: Sendable, Hashable, CustomStringConvertible, CustomRefle
             var configuration = SQLiteStore.Configuration(path: path ?? "", codec: codec)
             configuration.busyTimeout = capped(configuration.busyTimeout)
             return try await SQLiteStore(configuration: configuration, now: now)
+        case .postgres:
+            var configuration = try PostgresStore.Configuration(url: string)
+            if configuration.password == nil {
+                configuration.password = PostgresPassFile.password(
+                    host: configuration.host, port: configuration.port,
+                    database: configuration.database ?? configuration.username, username: configuration.username)
+            }
+            configuration.connectTimeout = capped(configuration.connectTimeout)
+            configuration.operationTimeout = capped(configuration.operationTimeout)
+            let store = try await PostgresStore(configuration: configuration, codec: codec, now: now)
+            Self.opened.withLock { $0.append(store) }
+            return store
         default:
             var configuration = try RedisStore.Configuration(url: string)
             if let redisPassword {
@@ -140,5 +168,21 @@ public struct StoreURL: Sendable, Hashable, CustomStringConvertible, CustomRefle
             configuration.poolTimeout = capped(configuration.poolTimeout)
             return try RedisStore(configuration: configuration, codec: codec, now: now)
         }
+    }
+}
+
+extension StoreURL {
+    /// The stores ``makeStore(now:waitCap:codec:redisPassword:)`` opened that hold a running client.
+    fileprivate static let opened = Mutex<[PostgresStore]>([])
+
+    /// Shuts down every store this process opened with ``makeStore(now:waitCap:codec:redisPassword:)`` that runs
+    /// a client of its own (a `PostgresStore`: its connections end with a `Terminate` message instead of being cut
+    /// when the process exits). Short-lived processes (the CLI) call it before exiting; other stores need nothing.
+    public static func closeOpenedStores() async {
+        let stores = opened.withLock { stores in
+            defer { stores = [] }
+            return stores
+        }
+        for store in stores { await store.shutdown() }
     }
 }

@@ -20,6 +20,8 @@
 //             Options: --store URL --token-endpoint URL --client-id ID --client-secret S --tenant T
 //             [--principal P] [--scope "a b"] [--provider-id ID] [--go-file PATH] [--lease-ttl-ms N].
 //             Exit 7 on a broker error.
+// open       Prints `ready`, waits (at most 60 s) until --go-file exists, opens the store (creating or migrating
+//             a database's schema) and prints `opened`. Options: --store URL [--go-file PATH].
 // lease-hold  Takes the lease once with the given time-to-live; prints `acquired` (then waits, at most 120 s,
 //             to be killed) or `refused` (exit 3).
 //
@@ -196,6 +198,24 @@ func leaseHold(_ arguments: Arguments) async throws {
     try await Task.sleep(for: .seconds(120))
 }
 
+/// Waits (at most 60 s) until the `--go-file` exists, if one is given.
+func waitForGoFile(_ arguments: Arguments) async throws {
+    guard let goFile = arguments.options["go-file"] else { return }
+    let deadline = ContinuousClock.now + .seconds(60)
+    while !FileManager.default.fileExists(atPath: goFile) {
+        guard ContinuousClock.now < deadline else { throw Exit(code: 2, message: "the go file never appeared") }
+        try await Task.sleep(for: .milliseconds(2))
+    }
+}
+
+func open(_ arguments: Arguments) async throws {
+    let url = try StoreURL(try arguments.string("store"))
+    say("ready")
+    try await waitForGoFile(arguments)
+    _ = try await url.makeStore()
+    say("opened")
+}
+
 func token(_ arguments: Arguments) async throws {
     let store = try await StoreURL(try arguments.string("store")).makeStore()
     guard let endpoint = URL(string: try arguments.string("token-endpoint")) else {
@@ -215,13 +235,7 @@ func token(_ arguments: Arguments) async throws {
         principal: try PrincipalID(arguments.options["principal"] ?? "user"),
         scopes: try ScopeSet(parsing: arguments.options["scope"] ?? ""))
     say("ready")
-    if let goFile = arguments.options["go-file"] {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while !FileManager.default.fileExists(atPath: goFile) {
-            guard ContinuousClock.now < deadline else { throw Exit(code: 2, message: "the go file never appeared") }
-            try await Task.sleep(for: .milliseconds(2))
-        }
-    }
+    try await waitForGoFile(arguments)
     do {
         let token = try await broker.accessToken(for: key)
         say("token \(token.value.revealedValue)")
@@ -237,13 +251,17 @@ do {
     case "lease-loop": try await leaseLoop(arguments)
     case "lease-hold": try await leaseHold(arguments)
     case "token": try await token(arguments)
+    case "open": try await open(arguments)
     default: throw Exit(code: 2, message: "unknown command \(arguments.command)")
     }
+    await StoreURL.closeOpenedStores()
     exit(0)
 } catch let error as Exit {
     FileHandle.standardError.write(Data((error.message + "\n").utf8))
+    await StoreURL.closeOpenedStores()
     exit(error.code)
 } catch {
     FileHandle.standardError.write(Data("store error: \(error)\n".utf8))
+    await StoreURL.closeOpenedStores()
     exit(1)
 }

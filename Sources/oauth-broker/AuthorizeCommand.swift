@@ -11,7 +11,7 @@ struct AuthorizeCommand: AsyncParsableCommand {
         discussion: """
             The URL carries a fresh state and a PKCE S256 challenge; the verifier stays in the store. After the \
             user approves, pass the URL the browser lands on to 'oauth-broker exchange --callback'. The session \
-            lives in the store, so use file:, sqlite: or redis:// (memory: forgets it when this command exits).
+            lives in the store, so use file:, sqlite:, redis:// or postgres:// (memory: forgets it when this command exits).
             """)
 
     // No timeouts: starting an authorization only writes a session to the store; nothing goes to the provider.
@@ -33,7 +33,7 @@ struct AuthorizeCommand: AsyncParsableCommand {
         if context.storeURL.kind == .memory {
             Output.error(
                 "oauth-broker: note: the memory: store forgets this session when the command exits; "
-                    + "use file:, sqlite: or redis:// to complete it with 'oauth-broker exchange'")
+                    + "use file:, sqlite:, redis:// or postgres:// to complete it with 'oauth-broker exchange'")
         } else {
             Output.error(
                 "oauth-broker: open the URL, approve, then run 'oauth-broker exchange --callback URL' with the URL "

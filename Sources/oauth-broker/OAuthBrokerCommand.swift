@@ -8,7 +8,8 @@ struct OAuthBrokerCommand: AsyncParsableCommand {
         abstract: "Get, refresh, revoke and list OAuth 2.0 tokens kept in a shared store.",
         discussion: """
             --provider FILE is a JSON provider file (see README.md, "Command-line tool"); string values may be \
-            ${env:NAME}. --store URL is memory:, file:PATH, sqlite:PATH or redis://[user:pass@]host:port[/db]. \
+            ${env:NAME}. --store URL is memory:, file:PATH, sqlite:PATH, redis://[user:pass@]host:port[/db] \
+            or postgres://user[:pass]@host:port/db. \
             Timeouts (--request-timeout, --total-timeout, --lease-ttl, --store-write-timeout) are seconds written \
             5 or 0.25: digits, optionally a point and up to 3 more; no sign, no exponent; at most 86400. \
             --store-keys FILE (or $OAUTH_BROKER_STORE_KEYS) seals records and sessions with AES-256-GCM: one \

@@ -8,8 +8,9 @@ import OAuthBrokerTools
 struct StoreOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "Where tokens live: memory:, file:PATH, sqlite:PATH or redis://[user:pass@]host:port[/db] "
-                + "(better without the password: see --redis-password-file).",
+            "Where tokens live: memory:, file:PATH, sqlite:PATH, redis://[user:pass@]host:port[/db] or "
+                + "postgres://user[:pass]@host:port/db[?schema=S] (better without the password: see "
+                + "--redis-password-file; for PostgreSQL, PGPASSWORD or ~/.pgpass).",
             valueName: "url"))
     var store: String
 

@@ -22,7 +22,7 @@ struct StoreURLTests {
 
     @Test("bad URLs are invalidConfiguration errors that quote no secret")
     func invalid() {
-        for bad in ["", "postgres://u:pw@h/db", "file:", "sqlite:", "file://otherhost/x", "memory:extra"] {
+        for bad in ["", "mysql://u:pw@h/db", "file:", "sqlite:", "file://otherhost/x", "memory:extra"] {
             let error = #expect(throws: BrokerError.self) { try StoreURL(bad) }
             #expect(error?.code == .invalidConfiguration, "\(bad)")
             #expect(error.map { !$0.description.contains("pw") } ?? false)

@@ -10,8 +10,6 @@ import Testing
 @Suite("One refresh across processes", .serialized, .timeLimit(.minutes(3)))
 struct MultiProcessRefreshTests {
     static let processCount = 8
-    static let clientID = "mp-client"
-    static let clientSecret = "mp-secret"
     static let redisURL = ProcessInfo.processInfo.environment["OAUTH_BROKER_REDIS_URL"]
     static let isCI = ProcessInfo.processInfo.environment["CI"] != nil
 
@@ -58,64 +56,16 @@ struct MultiProcessRefreshTests {
         }
     }
 
-    /// Runs `processCount` helpers against one expired record. With `slowFirstResponse`, the mock processes the
-    /// first refresh at once (rotating the token) and sends the response body only after that delay; with `leaseTTL`, the helpers'
-    /// refresh leases live that long unless renewed.
+    /// Runs `processCount` helpers against one expired record (``RefreshHerd``) and checks the outcome.
     static func runHerd(
         storeURL: String, directory: String, processCount: Int = processCount, leaseTTL: Duration? = nil,
         slowFirstResponse: Duration? = nil
     ) async throws {
-        var configuration = MockAuthorizationServer.Configuration()
-        configuration.rotatesRefreshTokens = true
-        configuration.revokesFamilyOnReuse = true
-        configuration.latency = .milliseconds(50)
-        try await MockAuthorizationServer.withRunningServer(configuration: configuration) { server in
-            server.registerClient(id: clientID, secret: Secret(clientSecret))
-            let key = try StoreKey(provider: "test-helper", tenant: "herd", principal: "user")
-            let store = try await StoreURL(storeURL).makeStore()
-            let grant = try await server.seedExpiredGrant(clientID: clientID, in: store, for: key).grant
-            if let slowFirstResponse { server.enqueue(.slowBody(delay: slowFirstResponse)) }
-            let goFile = directory + "/go"
-            let helper = try TestExecutable.path("oauth-broker-test-helper")
-            var arguments = [
-                "token", "--store", storeURL, "--token-endpoint", server.tokenEndpoint.absoluteString,
-                "--client-id", clientID, "--client-secret", clientSecret, "--tenant", "herd", "--go-file", goFile,
-            ]
-            if let leaseTTL {
-                arguments += ["--lease-ttl-ms", String(Int64(leaseTTL.timeInterval * 1000))]
-            }
-            let children = try (0..<processCount).map { _ in
-                try ChildProcess(executable: helper, arguments: arguments)
-            }
-            // Wait until every process is ready, then release them at once.
-            for child in children {
-                var ready = false
-                for await line in child.lines where line == "ready" {
-                    ready = true
-                    break
-                }
-                #expect(ready, "a child never became ready: \(child.standardError)")
-            }
-            _ = FileManager.default.createFile(atPath: goFile, contents: Data())
-            var tokens: [String] = []
-            for child in children {
-                for await line in child.lines where line.hasPrefix("token ") {
-                    tokens.append(String(line.dropFirst(6)))
-                    break
-                }
-                let status = await child.exitStatus()
-                #expect(status == 0, "child failed: \(child.standardError)")
-            }
-            #expect(tokens.count == processCount)
-            #expect(Set(tokens).count == 1, "processes ended with different tokens")
-            let statistics = server.statistics
-            #expect(statistics.requests(grant: .refreshToken) == 1)
-            #expect(statistics.familiesRevokedByReuseDetection == 0)
-            let stored = try #require(try await store.record(for: key))
-            #expect(tokens.first == stored.accessToken.revealedValue)
-            #expect(server.isActive(accessToken: stored.accessToken))
-            #expect(server.isActive(refreshToken: try #require(stored.refreshToken)))
-            #expect(stored.refreshToken != grant.refreshToken)
-        }
+        let store = try await StoreURL(storeURL).makeStore()
+        let outcome = try await RefreshHerd.run(
+            storeURL: storeURL, store: store, directory: directory, processCount: processCount, leaseTTL: leaseTTL,
+            slowFirstResponse: slowFirstResponse)
+        let problems = outcome.problems(processCount: processCount)
+        #expect(problems.isEmpty, "\(problems.joined(separator: "; "))")
     }
 }

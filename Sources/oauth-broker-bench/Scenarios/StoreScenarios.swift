@@ -9,7 +9,10 @@ struct StoreLoopOptions: ParsableArguments {
     @OptionGroup var loop: LoopOptions
     @OptionGroup var storeOptions: StoreOptions
 
-    @Flag(help: "Skip the raw C-library baseline (SQLite SELECT loop, hiredis GET loop).")
+    @Flag(
+        help:
+            "Skip the raw baseline (SQLite SELECT loop, hiredis GET loop, postgres-nio SELECT / UPDATE … WHERE version loop)."
+    )
     var noBaseline = false
 }
 
@@ -63,6 +66,20 @@ private func storeFetchBaseline(
     return result.perSecond
 }
 
+/// Prints a baseline line and returns its rate.
+private func emitBaseline(_ scenario: String, name: String, store: StoreURL, tasks: Int, _ result: Throughput)
+    -> Double
+{
+    var line = JSONLine(scenario: scenario)
+    line.set("baseline", true)
+    line.set("name", name)
+    line.set("store", store.kind.description)
+    line.set("tasks", tasks)
+    result.write(to: &line)
+    line.emit()
+    return result.perSecond
+}
+
 /// `store-fetch`: C tasks call `record(for:)` on one seeded key for D seconds.
 struct StoreFetchScenario: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -76,14 +93,23 @@ struct StoreFetchScenario: AsyncParsableCommand {
         let key = try benchKey("fetch", run: UInt32.random(in: 0...UInt32.max), index: 0)
         let record = try await seed(store, key: key, record: sampleRecord())
         let duration = Duration.seconds(options.loop.seconds)
-        let baseline =
-            options.noBaseline
-            ? nil
-            : try await onDedicatedThread(name: "baseline") {
+        let baseline: Double?
+        if options.noBaseline {
+            baseline = nil
+        } else if url.kind == .postgres {
+            let result = try await PostgresBaseline.selectLoop(
+                url: options.storeOptions.store, key: key, tasks: options.loop.tasks, duration: duration)
+            baseline = emitBaseline(
+                "store-fetch", name: "postgres-nio prepared SELECT by primary key", store: url,
+                tasks: options.loop.tasks,
+                result)
+        } else {
+            baseline = try await onDedicatedThread(name: "baseline") {
                 try storeFetchBaseline(
                     url: url, urlString: options.storeOptions.store, key: key, record: record,
                     threads: options.loop.tasks, duration: duration)
             }
+        }
         let result = try await Workers.timed(tasks: options.loop.tasks, duration: duration) { _ in
             guard try await store.record(for: key) != nil else { throw BenchError("the seeded record vanished") }
         }
@@ -117,10 +143,27 @@ struct StoreCASScenario: AsyncParsableCommand {
             keys.append(key)
             seeded.append(try await seed(store, key: key, record: sampleRecord()))
         }
+        let duration = Duration.seconds(options.loop.seconds)
+        var baseline: Double?
+        var baselineKeys: [StoreKey] = []
+        if !options.noBaseline, url.kind == .postgres {
+            // The raw loop swaps rows of its own, seeded through the store, writing a plain record's blob.
+            var versions: [UInt64] = []
+            for index in 0..<options.loop.tasks {
+                let key = try benchKey("cas-baseline", run: run, index: index)
+                baselineKeys.append(key)
+                versions.append(try await seed(store, key: key, record: sampleRecord()).version)
+            }
+            let blob = try JSONStoreCodec().encode(sampleRecord(), for: keys[0])
+            let result = try await PostgresBaseline.swapLoop(
+                url: options.storeOptions.store, keys: baselineKeys, versions: versions, blob: blob, duration: duration)
+            baseline = emitBaseline(
+                "store-cas", name: "postgres-nio prepared UPDATE … WHERE version RETURNING", store: url,
+                tasks: options.loop.tasks, result)
+        }
         let state = CASState(records: seeded)
         let taskKeys = keys
-        let result = try await Workers.timed(tasks: options.loop.tasks, duration: .seconds(options.loop.seconds)) {
-            task in
+        let result = try await Workers.timed(tasks: options.loop.tasks, duration: duration) { task in
             let current = state.record(task)
             switch try await store.compareAndSwap(taskKeys[task], expecting: current.version, with: current) {
             case .swapped(let stored): state.set(task, stored)
@@ -134,8 +177,9 @@ struct StoreCASScenario: AsyncParsableCommand {
         line.set("tasks", options.loop.tasks)
         result.write(to: &line)
         line.set("idp_requests", 0)
+        if let baseline { line.set("ratio", result.perSecond / baseline, digits: 4) }
         line.emit()
-        for key in keys { _ = try? await store.deleteRecord(for: key) }
+        for key in keys + baselineKeys { _ = try? await store.deleteRecord(for: key) }
     }
 }
 

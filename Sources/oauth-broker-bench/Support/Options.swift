@@ -48,7 +48,7 @@ enum ClientAuthChoice: String, ExpressibleByArgument, Sendable {
 
 /// The store under test.
 struct StoreOptions: ParsableArguments {
-    @Option(help: "The store: memory:, file:PATH, sqlite:PATH or redis://host:port.")
+    @Option(help: "The store: memory:, file:PATH, sqlite:PATH, redis://host:port or postgres://user@host:port/db.")
     var store: String = "memory:"
 
     @Flag(help: "Seal records and sessions (AES-256-GCM, SealingStoreCodec) under a random key for this run.")
