@@ -127,7 +127,7 @@ let package = Package(
             name: "OAuthBrokerTools",
             dependencies: [
                 "OAuthBroker", "OAuthBrokerCurl", "OAuthBrokerSQLite", "OAuthBrokerRedis", "OAuthBrokerPostgres",
-                "OAuthBrokerAsyncHTTPClient",
+                "OAuthBrokerAsyncHTTPClient", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -138,6 +138,7 @@ let package = Package(
             dependencies: [
                 "OAuthBroker", "OAuthBrokerCurl", "OAuthBrokerSQLite", "OAuthBrokerRedis", "OAuthBrokerTesting",
                 "OAuthBrokerTools", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
