@@ -97,6 +97,8 @@ let package = Package(
                 "OAuthBroker",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                // NIOConnectionError (a connection attempt's failure) is declared there.
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
@@ -112,6 +114,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                // The transport conformance suite's HTTPS server and the test CA it makes.
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),
@@ -121,7 +127,7 @@ let package = Package(
             name: "OAuthBrokerTools",
             dependencies: [
                 "OAuthBroker", "OAuthBrokerCurl", "OAuthBrokerSQLite", "OAuthBrokerRedis", "OAuthBrokerPostgres",
-                "OAuthBrokerAsyncHTTPClient",
+                "OAuthBrokerAsyncHTTPClient", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -132,6 +138,7 @@ let package = Package(
             dependencies: [
                 "OAuthBroker", "OAuthBrokerCurl", "OAuthBrokerSQLite", "OAuthBrokerRedis", "OAuthBrokerTesting",
                 "OAuthBrokerTools", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -213,6 +220,8 @@ let package = Package(
             dependencies: [
                 "OAuthBrokerAsyncHTTPClient", "OAuthBrokerCurl", "OAuthBrokerTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

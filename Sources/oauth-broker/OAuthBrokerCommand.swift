@@ -13,7 +13,9 @@ struct OAuthBrokerCommand: AsyncParsableCommand {
             Timeouts (--request-timeout, --total-timeout, --lease-ttl, --store-write-timeout) are seconds written \
             5 or 0.25: digits, optionally a point and up to 3 more; no sign, no exponent; at most 86400. \
             --store-keys FILE (or $OAUTH_BROKER_STORE_KEYS) seals records and sessions with AES-256-GCM: one \
-            'KEY_ID BASE64' line per key (32 bytes), the first seals, all open; rekey re-seals under the first.
+            'KEY_ID BASE64' line per key (32 bytes), the first seals, all open; rekey re-seals under the first. \
+            --transport curl|ahc picks the HTTP client (libcurl, the default, or AsyncHTTPClient); --log-level LEVEL \
+            logs to standard error (never a token or secret).
 
             Exit status: 0 success; 1 other failure; 2 usage or configuration error (bad flag, provider file, \
             store URL or key file; a record sealed under a key id the key file lacks; invalid_client, \

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
+import Logging
 import OAuthBroker
-import OAuthBrokerCurl
 import OAuthBrokerTools
 
 /// `--store URL`.
@@ -105,9 +105,13 @@ struct ProviderStoreOptions: ParsableArguments {
 
     @OptionGroup var storeOptions: StoreOptions
 
-    /// Checks `configuration`, then loads the provider file, opens the store, and makes a broker with the curl
+    @OptionGroup var loggingOptions: LoggingOptions
+
+    /// Checks `configuration`, then loads the provider file, opens the store, and makes a broker with the chosen
     /// transport. A bad configuration fails before any file or store is opened.
-    func makeContext(configuration: BrokerConfiguration = BrokerConfiguration()) async throws -> BrokerContext {
+    func makeContext(
+        configuration: BrokerConfiguration = BrokerConfiguration(), transport: TransportChoice = .curl
+    ) async throws -> BrokerContext {
         var configuration = configuration
         // One command, one answer: a stale token is refreshed before it is printed, not in the background.
         configuration.staleTokenBehavior = .waitForRefresh
@@ -115,7 +119,8 @@ struct ProviderStoreOptions: ParsableArguments {
         let file = try ProviderFile.load(path: provider)
         // One store call never waits past the store-write budget, so that budget bounds a write of a token in hand.
         let (url, store) = try await storeOptions.open(waitCap: configuration.storeWriteTimeout)
-        let broker = try Broker(provider: file.descriptor, store: store, configuration: configuration)
+        let broker = try transport.makeBroker(
+            provider: file.descriptor, store: store, configuration: configuration, logger: loggingOptions.makeLogger())
         return BrokerContext(providerFile: file, storeURL: url, broker: broker)
     }
 }
@@ -126,11 +131,65 @@ struct BrokerOptions: ParsableArguments {
 
     @OptionGroup var timeoutOptions: TimeoutOptions
 
+    @OptionGroup var transportOptions: TransportOptions
+
     /// Applies the timeouts, then loads the provider file, opens the store, and makes a broker over them.
     func makeContext() async throws -> BrokerContext {
         var configuration = BrokerConfiguration()
         try timeoutOptions.apply(to: &configuration)
-        return try await providerStoreOptions.makeContext(configuration: configuration)
+        return try await providerStoreOptions.makeContext(
+            configuration: configuration, transport: transportOptions.transport.choice)
+    }
+}
+
+/// `--transport curl|ahc`: the HTTP client the commands that talk to the provider use.
+struct TransportOptions: ParsableArguments {
+    enum Name: String, ExpressibleByArgument, CaseIterable {
+        case curl, ahc
+
+        var choice: TransportChoice {
+            switch self {
+            case .curl: .curl
+            case .ahc: .ahc
+            }
+        }
+    }
+
+    @Option(help: "The HTTP client: curl (libcurl, the default) or ahc (AsyncHTTPClient on SwiftNIO).")
+    var transport: Name = .curl
+}
+
+/// `--log-level LEVEL`: log to standard error at LEVEL and above; by default nothing is logged.
+struct LoggingOptions: ParsableArguments {
+    enum Level: String, ExpressibleByArgument, CaseIterable {
+        case trace, debug, info, notice, warning, error, critical
+
+        var level: Logger.Level {
+            switch self {
+            case .trace: .trace
+            case .debug: .debug
+            case .info: .info
+            case .notice: .notice
+            case .warning: .warning
+            case .error: .error
+            case .critical: .critical
+            }
+        }
+    }
+
+    @Option(
+        help: ArgumentHelp(
+            "Log to standard error from this level up (trace, debug, info, notice, warning, error, critical); "
+                + "default: nothing is logged. Logs never contain a token or a secret.",
+            valueName: "level"))
+    var logLevel: Level?
+
+    /// A logger writing to standard error at `--log-level`, or `nil` without the flag.
+    func makeLogger() -> Logger? {
+        guard let logLevel else { return nil }
+        var logger = Logger(label: "oauth-broker", factory: { StreamLogHandler.standardError(label: $0) })
+        logger.logLevel = logLevel.level
+        return logger
     }
 }
 
@@ -138,8 +197,11 @@ struct BrokerOptions: ParsableArguments {
 struct BrokerContext {
     let providerFile: ProviderFile
     let storeURL: StoreURL
-    let broker: Broker<CurlTransport, CurlErrorMapper>
+    let broker: CLIBroker
 }
+
+/// The broker the commands use, over the transport `--transport` chose.
+typealias CLIBroker = Broker<SelectedTransport, SelectedTransportErrorMapper>
 
 /// `--tenant T --principal P [--scope "a b"]`: one stored token.
 struct KeyOptions: ParsableArguments {
@@ -155,7 +217,7 @@ struct KeyOptions: ParsableArguments {
     var scope: [String] = []
 
     /// The key for this tenant, principal and scope set at `broker`'s provider.
-    func key(for broker: Broker<CurlTransport, CurlErrorMapper>) throws -> StoreKey {
+    func key(for broker: CLIBroker) throws -> StoreKey {
         let scopes = scope.flatMap { $0.split(whereSeparator: \.isWhitespace).map(String.init) }
         do {
             return try broker.key(tenant: tenant, principal: principal, scopes: scopes)

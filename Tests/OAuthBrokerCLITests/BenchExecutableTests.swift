@@ -68,6 +68,20 @@ import Testing
         #expect(measured["ok"] as? Bool == true)
     }
 
+    @Test(
+        "keys --transport: both transports are measured, named in the line, and make K requests",
+        arguments: ["curl", "ahc"])
+    func keysPerTransport(transport: String) async throws {
+        let (lines, status) = try await bench(["keys", "--keys", "20", "--concurrency", "4", "--transport", transport])
+        #expect(status == 0)
+        let measured = try #require(lines.last)
+        #expect(measured["transport"] as? String == transport)
+        #expect(measured["idp_requests"] as? Int == 20)
+        #expect(measured["cpu_ns_per_op"] != nil)
+        #expect((measured["connections_opened"] as? Int).map { (1...4).contains($0) } == true)
+        #expect(measured["ok"] as? Bool == true)
+    }
+
     @Test("keys-warm: cached keys make no request")
     func keysWarm() async throws {
         let (lines, status) = try await bench(["keys-warm", "--keys", "20", "--concurrency", "4", "--rounds", "5"])

@@ -6,47 +6,6 @@ import Testing
 
 @Suite("CurlErrorMapper", .timeLimit(.minutes(1)))
 struct CurlErrorMapperTests {
-    /// A server that accepts the connection and reads the request but never answers.
-    private static let silent: LoopbackHTTPServer.Handler = { _ in
-        try? await Task.sleep(for: .seconds(3600))
-        return nil
-    }
-
-    @Test("a server that never answers times out (.timedOut), by request or by configuration")
-    func timeout() async throws {
-        var configuration = CurlTransport.Configuration()
-        // Generous enough that a loaded machine's server has read each request before the client gives up.
-        configuration.requestTimeout = .seconds(3)
-        try await withServerAndTransport(configuration: configuration, handler: Self.silent) { server, transport in
-            for request in [
-                formPost(server.url("/token")),  // the configuration's 3 s
-                formPost(server.url("/token"), timeout: .seconds(2)),
-            ] {
-                let error = await thrownError { _ = try await transport.send(request) }
-                #expect((error as? CurlError)?.curlCode == 28)
-                #expect(mappedCode(error, for: request) == .timedOut)
-            }
-            #expect(server.requests.count == 2)
-        }
-    }
-
-    @Test("a closed port is .connectionFailed")
-    func connectionRefused() async throws {
-        // A port that refuses connections and that no parallel test can take meanwhile.
-        let closed = try ReservedClosedPort()
-        let url = closed.url("/token")
-        let transport = try CurlTransport()
-        defer { transport.shutdown() }
-        let request = formPost(url)
-        let error = await thrownError { _ = try await transport.send(request) }
-        #expect((error as? CurlError)?.curlCode == 7)
-        #expect(mappedCode(error, for: request) == .connectionFailed)
-        let mapped = CurlErrorMapper().mapTransportError(try #require(error), for: request)
-        #expect(mapped.message.contains("127.0.0.1"))
-        #expect(!mapped.message.contains("/token"))
-        withExtendedLifetime(closed) {}
-    }
-
     @Test(
         "schemes other than http and https are refused (.invalidConfiguration)", arguments: ["ftp", "file", "gopher"])
     func nonHTTPSchemeRefused(scheme: String) async throws {
@@ -59,16 +18,6 @@ struct CurlErrorMapperTests {
             #expect((error as? CurlError)?.curlCode == 1)  // CURLE_UNSUPPORTED_PROTOCOL
             #expect(mappedCode(error, for: request) == .invalidConfiguration)
             #expect(server.acceptedConnections == 0)
-        }
-    }
-
-    @Test("a TLS handshake with a plain-HTTP server is .tlsFailure")
-    func tlsFailure() async throws {
-        try await withServerAndTransport(handler: { _ in .init(status: 200) }) { server, transport in
-            let request = formPost(URL(string: "https://127.0.0.1:\(server.port)/token")!)
-            let error = await thrownError { _ = try await transport.send(request) }
-            #expect((error as? CurlError)?.curlCode == 35)  // CURLE_SSL_CONNECT_ERROR
-            #expect(mappedCode(error, for: request) == .tlsFailure)
         }
     }
 

@@ -99,16 +99,6 @@ import Testing
         }
     }
 
-    @Test("sequential requests reuse one TCP connection")
-    func connectionReuse() async throws {
-        try await Self.withHarness { h in
-            for tenant in 0..<30 { _ = try await h.broker.accessToken(for: Self.key("seq\(tenant)")) }
-            #expect(h.server.statistics.requests(grant: .clientCredentials) == 30)
-            #expect(h.server.statistics.connectionsAccepted == 1)
-            #expect(h.broker.transport.connectionsOpened == 1)
-        }
-    }
-
     @Test("an expired token is refreshed once with rotation, and no family is revoked")
     func refreshWithRotation() async throws {
         try await Self.withHarness { h in
@@ -194,87 +184,6 @@ import Testing
             #expect(h.server.statistics.revocations == 1)
             #expect(try await h.broker.introspect(key).isActive == false)
             await #expect(throws: BrokerError.tokenRevoked) { try await h.broker.accessToken(for: key) }
-        }
-    }
-
-    @Test("429 with Retry-After, then success")
-    func rateLimitedThenSuccess() async throws {
-        let clock = TestClock()
-        try await Self.withHarness(clock: clock) { h in
-            h.server.enqueue(.tooManyRequests(retryAfter: .seconds(3)))
-            let token = try await h.broker.accessToken(for: Self.key())
-            #expect(h.server.isActive(accessToken: token.value))
-            #expect(clock.sleeps == [.seconds(3)])
-            #expect(h.server.statistics.requests(to: .token) == 2)
-        }
-    }
-
-    @Test("server faults become typed errors and leave the store untouched")
-    func faults() async throws {
-        let clock = TestClock()
-        try await Self.withHarness(
-            clock: clock,
-            {
-                $0.retry.maxAttempts = 1
-                $0.requestTimeout = .seconds(2)
-            }
-        ) { h in
-            let cases: [(MockAuthorizationServer.Fault, BrokerError)] = [
-                (.internalServerError, .providerUnavailable),
-                (.malformedJSON, .malformedResponse),
-                (.missingAccessToken, .malformedResponse),
-                (.redirect(to: "http://127.0.0.1:1/elsewhere"), .redirectRefused),
-                (.oversizedBody(byteCount: 2 << 20), .responseTooLarge),
-                (.dropConnection, .transportFailed),
-                (.slowResponse(delay: .seconds(5)), .timedOut),
-            ]
-            for (index, (fault, expected)) in cases.enumerated() {
-                h.server.enqueue(fault)
-                let key = Self.key("fault\(index)")
-                do {
-                    _ = try await h.broker.accessToken(for: key)
-                    Issue.record("\(fault) should fail")
-                } catch let error as BrokerError {
-                    #expect(error == expected, "\(fault) gave \(error)")
-                }
-                #expect(try await h.store.record(for: key) == nil)
-            }
-        }
-    }
-
-    @Test("a closed port is a transient connection failure")
-    func connectionRefused() async throws {
-        // A bound, never-listening socket: a stopped server's freed port could be taken by a parallel test.
-        let closed = try ReservedClosedPort()
-        let provider = try ProviderDescriptor(
-            id: ProviderID("mock"), tokenEndpoint: closed.url("/token"), clientID: "c",
-            clientSecret: Secret("s"), grants: [.clientCredentials], allowsInsecureLoopback: true)
-        var configuration = BrokerConfiguration()
-        configuration.clock = TestClock().brokerClock
-        let broker = try Broker(provider: provider, store: MemoryStore(), configuration: configuration)
-        do {
-            _ = try await broker.accessToken(for: Self.key())
-            Issue.record("should fail")
-        } catch let error as BrokerError {
-            #expect(error == .connectionFailed)
-            #expect(error.isTransient)
-        }
-        withExtendedLifetime(closed) {}
-    }
-
-    @Test("cancelling a caller mid-request leaves the shared request running")
-    func cancellationMidRequest() async throws {
-        var serverConfiguration = MockAuthorizationServer.Configuration()
-        serverConfiguration.latency = .milliseconds(300)
-        try await Self.withHarness(server: serverConfiguration) { h in
-            let key = Self.key()
-            let caller = Task { try await h.broker.accessToken(for: key) }
-            #expect(try await eventuallyTrue { h.broker.inFlightCount == 1 })
-            caller.cancel()
-            await #expect(throws: CancellationError.self) { try await caller.value }
-            let stored = try await eventuallyTrue { try await h.store.record(for: key) != nil }
-            #expect(stored)
-            #expect(h.server.statistics.requests(grant: .clientCredentials) == 1)
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import OAuthBroker
 import OAuthBrokerCurl
+import OAuthBrokerTesting
 import Testing
 
 /// Starts a loopback server and a transport, runs `body`, and stops both whatever happens.
@@ -39,13 +40,6 @@ func thrownError(_ operation: () async throws -> Void) async -> (any Error)? {
     } catch {
         return error
     }
-}
-
-/// A one-shot signal a server handler raises and a test awaits.
-final class Signal: Sendable {
-    private let counter = EventCounter()
-    func raise() { counter.increment() }
-    func wait() async { await counter.wait(atLeast: 1) }
 }
 
 /// The mapper's code for what the transport threw.

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import OAuthBroker
-import OAuthBrokerCurl
 import OAuthBrokerTools
 
 /// Options shared by `keys` and `keys-warm`.
@@ -12,6 +11,21 @@ struct KeysOptions: ParsableArguments {
     @Option(help: "Workers fetching keys in parallel (1 to 10000); also the transport's connection limit.")
     var concurrency: Int = 64
 
+    /// `--transport`: the HTTP client under test.
+    enum TransportName: String, ExpressibleByArgument, CaseIterable {
+        case curl, ahc
+
+        var choice: TransportChoice {
+            switch self {
+            case .curl: .curl
+            case .ahc: .ahc
+            }
+        }
+    }
+
+    @Option(help: "The HTTP client: curl (libcurl) or ahc (AsyncHTTPClient).")
+    var transport: TransportName = .curl
+
     func validate() throws {
         guard keys >= 1, keys <= 1_000_000 else { throw ValidationError("--keys must be in 1...1000000") }
         guard concurrency >= 1, concurrency <= 10_000 else {
@@ -20,7 +34,7 @@ struct KeysOptions: ParsableArguments {
     }
 
     /// K keys with distinct tenants and scopes, unique to this run so a persistent store starts cold.
-    func makeKeys(for broker: Broker<CurlTransport, CurlErrorMapper>) throws -> [StoreKey] {
+    func makeKeys<T, M>(for broker: Broker<T, M>) throws -> [StoreKey] {
         let run = UInt32.random(in: 0...UInt32.max)
         return try (0..<keys).map { index in
             try broker.key(tenant: "t\(run)-\(index)", principal: "service", scopes: ["scope.\(index % 7)"])
@@ -30,12 +44,16 @@ struct KeysOptions: ParsableArguments {
 
 /// Fetches every key once through a pool of workers and returns the throughput, latencies and IdP requests.
 private func fetchAll(
-    _ keys: [StoreKey], concurrency: Int, broker: Broker<CurlTransport, CurlErrorMapper>, idp: IdentityProvider
+    _ keys: [StoreKey], concurrency: Int, broker: Broker<SelectedTransport, SelectedTransportErrorMapper>,
+    idp: IdentityProvider
 ) async throws -> (Throughput, [Int64], Int?) {
     let before = idp.tokenRequests
-    let (throughput, latencies) = try await Workers.pool(count: keys.count, concurrency: concurrency) { index in
+    // Process CPU: the broker and its transport, plus the embedded mock server when there is one.
+    let cpu = CPUTime.now()
+    var (throughput, latencies) = try await Workers.pool(count: keys.count, concurrency: concurrency) { index in
         _ = try await broker.accessToken(for: keys[index])
     }
+    throughput.cpuSeconds = CPUTime.now() - cpu
     return (throughput, latencies, idp.tokenRequests(since: before))
 }
 
@@ -53,7 +71,8 @@ struct KeysScenario: AsyncParsableCommand {
     func run() async throws {
         let ok = try await IdentityProvider.with(idpOptions) { idp in
             let (storeURL, store) = try await openStore(storeOptions)
-            let broker = try idp.makeBroker(store: store, connections: keyOptions.concurrency)
+            let broker = try idp.makeBroker(
+                store: store, connections: keyOptions.concurrency, transport: keyOptions.transport.choice)
             let keys = try keyOptions.makeKeys(for: broker)
             let (throughput, latencies, requests) = try await fetchAll(
                 keys, concurrency: keyOptions.concurrency, broker: broker, idp: idp)
@@ -72,7 +91,7 @@ struct KeysScenario: AsyncParsableCommand {
             }
             var line = JSONLine(scenario: "keys")
             line.set("store", storeURL.kind.description)
-            line.set("transport", "curl")
+            line.set("transport", keyOptions.transport.rawValue)
             line.set("tasks", keyOptions.concurrency)
             line.set("keys", keys.count)
             line.set("idp_latency_ms", idpOptions.idpLatencyMs)
@@ -110,7 +129,8 @@ struct KeysWarmScenario: AsyncParsableCommand {
     func run() async throws {
         let ok = try await IdentityProvider.with(idpOptions) { idp in
             let (storeURL, store) = try await openStore(storeOptions)
-            let broker = try idp.makeBroker(store: store, connections: keyOptions.concurrency)
+            let broker = try idp.makeBroker(
+                store: store, connections: keyOptions.concurrency, transport: keyOptions.transport.choice)
             let keys = try keyOptions.makeKeys(for: broker)
             _ = try await fetchAll(keys, concurrency: keyOptions.concurrency, broker: broker, idp: idp)
             let before = idp.tokenRequests
@@ -140,6 +160,7 @@ struct KeysWarmScenario: AsyncParsableCommand {
             let ok = (requests ?? 0) == 0 && total == keys.count * rounds
             var line = JSONLine(scenario: "keys-warm")
             line.set("store", storeURL.kind.description)
+            line.set("transport", keyOptions.transport.rawValue)
             line.set("tasks", workers)
             line.set("keys", keys.count)
             line.set("rounds", rounds)

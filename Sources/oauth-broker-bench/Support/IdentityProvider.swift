@@ -2,6 +2,7 @@ import Foundation
 import OAuthBroker
 import OAuthBrokerCurl
 import OAuthBrokerTesting
+import OAuthBrokerTools
 
 /// The token endpoint a scenario talks to, and a way to count the requests it received.
 final class IdentityProvider: Sendable {
@@ -72,6 +73,16 @@ final class IdentityProvider: Sendable {
         transport.maximumIdleHandles = max(connections, 16)
         return try Broker(
             provider: try provider(), store: store, configuration: configuration, transportConfiguration: transport)
+    }
+
+    /// A broker over `store` that talks to this endpoint through the chosen transport, with room for
+    /// `connections` parallel connections.
+    func makeBroker(
+        store: some BrokerStore, connections: Int, transport: TransportChoice,
+        configuration: BrokerConfiguration = .init()
+    ) throws -> Broker<SelectedTransport, SelectedTransportErrorMapper> {
+        try transport.makeBroker(
+            provider: try provider(), store: store, configuration: configuration, connections: connections)
     }
 
     func shutdown() async {

@@ -1,34 +1,36 @@
-import Foundation
+package import Foundation
 import NIOCore
-import NIOHTTP1
+package import NIOHTTP1
 import NIOPosix
+package import NIOSSL
 import Synchronization
 
 /// A scriptable HTTP/1.1 server on `127.0.0.1` and an ephemeral port, for testing the transport through real
 /// sockets. Every request goes to `handler`; it returns the response, or `nil` to close the connection without one.
 ///
 /// It counts accepted and closed connections and records every request, so tests can assert keep-alive reuse,
-/// that a cancelled transfer's connection was closed, and that a redirect was not followed.
-final class LoopbackHTTPServer: Sendable {
-    struct Request: Sendable {
-        var method: String
-        var uri: String
-        var headers: HTTPHeaders
-        var body: [UInt8]
+/// that a cancelled transfer's connection was closed, and that a redirect was not followed. With a TLS context it
+/// speaks HTTPS (``url(_:)`` then starts with `https://`).
+package final class LoopbackHTTPServer: Sendable {
+    package struct Request: Sendable {
+        package var method: String
+        package var uri: String
+        package var headers: HTTPHeaders
+        package var body: [UInt8]
         /// 1 for the first accepted connection, 2 for the second, …
-        var connection: Int
+        package var connection: Int
     }
 
-    struct Response: Sendable {
-        var status: Int
-        var headers: [(String, String)] = []
-        var body: [UInt8] = []
+    package struct Response: Sendable {
+        package var status: Int
+        package var headers: [(String, String)] = []
+        package var body: [UInt8] = []
         /// Send the body with chunked transfer encoding (no `Content-Length`).
-        var chunked = false
+        package var chunked = false
         /// Informational (1xx) responses sent before this one.
-        var interim: [(Int, [(String, String)])] = []
+        package var interim: [(Int, [(String, String)])] = []
 
-        init(
+        package init(
             status: Int, headers: [(String, String)] = [], body: [UInt8] = [], chunked: Bool = false,
             interim: [(Int, [(String, String)])] = []
         ) {
@@ -39,15 +41,16 @@ final class LoopbackHTTPServer: Sendable {
             self.interim = interim
         }
 
-        init(status: Int, headers: [(String, String)] = [], text: String) {
+        package init(status: Int, headers: [(String, String)] = [], text: String) {
             self.init(status: status, headers: headers, body: Array(text.utf8))
         }
     }
 
-    typealias Handler = @Sendable (Request) async -> Response?
+    package typealias Handler = @Sendable (Request) async -> Response?
     private typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
-    let port: Int
+    package let port: Int
+    private let scheme: String
     private let serverChannel: any Channel
     private let serveTask: Task<Void, Never>
     private let accepted: EventCounter
@@ -55,10 +58,11 @@ final class LoopbackHTTPServer: Sendable {
     private let log: RequestLog
 
     private init(
-        port: Int, serverChannel: any Channel, serveTask: Task<Void, Never>, accepted: EventCounter,
+        port: Int, scheme: String, serverChannel: any Channel, serveTask: Task<Void, Never>, accepted: EventCounter,
         closed: EventCounter, log: RequestLog
     ) {
         self.port = port
+        self.scheme = scheme
         self.serverChannel = serverChannel
         self.serveTask = serveTask
         self.accepted = accepted
@@ -66,21 +70,26 @@ final class LoopbackHTTPServer: Sendable {
         self.log = log
     }
 
-    /// `http://127.0.0.1:<port>` followed by `path`.
-    func url(_ path: String = "/") -> URL { URL(string: "http://127.0.0.1:\(port)\(path)")! }
+    /// `http://127.0.0.1:<port>` (or `https://…` for a TLS server) followed by `path`.
+    package func url(_ path: String = "/") -> URL { URL(string: "\(scheme)://127.0.0.1:\(port)\(path)")! }
 
     /// Connections accepted so far.
-    var acceptedConnections: Int { accepted.value }
+    package var acceptedConnections: Int { accepted.value }
     /// Connections closed so far (by either side).
-    var closedConnections: Int { closed.value }
+    package var closedConnections: Int { closed.value }
     /// Every request received, in order.
-    var requests: [Request] { log.requests }
+    package var requests: [Request] { log.requests }
 
     /// Waits until at least `count` connections have been closed.
-    func waitForClosedConnections(_ count: Int) async { await closed.wait(atLeast: count) }
+    package func waitForClosedConnections(_ count: Int) async { await closed.wait(atLeast: count) }
 
     /// Starts a server.
-    static func start(handler: @escaping Handler) async throws -> LoopbackHTTPServer {
+    /// - Parameters:
+    ///   - tls: A server TLS context: the server then speaks HTTPS only.
+    ///   - handler: Answers every request.
+    package static func start(tls: NIOSSLContext? = nil, handler: @escaping Handler) async throws
+        -> LoopbackHTTPServer
+    {
         let accepted = EventCounter()
         let closed = EventCounter()
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -90,6 +99,7 @@ final class LoopbackHTTPServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let number = accepted.increment()
                     channel.closeFuture.whenComplete { _ in _ = closed.increment() }
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     return (number, try Connection(wrappingChannelSynchronously: channel))
                 }
@@ -108,12 +118,13 @@ final class LoopbackHTTPServer: Sendable {
             }
         }
         let server = LoopbackHTTPServer(
-            port: port, serverChannel: channel.channel, serveTask: task, accepted: accepted, closed: closed, log: log)
+            port: port, scheme: tls == nil ? "http" : "https", serverChannel: channel.channel, serveTask: task,
+            accepted: accepted, closed: closed, log: log)
         return server
     }
 
     /// Stops accepting, cancels running handlers and closes every connection.
-    func shutdown() async {
+    package func shutdown() async {
         serveTask.cancel()
         try? await serverChannel.close()
         await serveTask.value
@@ -174,18 +185,22 @@ private final class RequestLog: Sendable {
 }
 
 /// A counter whose value can be awaited.
-final class EventCounter: Sendable {
+package final class EventCounter: Sendable {
     private struct State {
         var value = 0
         var waiters: [(Int, CheckedContinuation<Void, Never>)] = []
     }
     private let state = Mutex(State())
 
-    var value: Int { state.withLock { $0.value } }
+    /// Creates a counter at zero.
+    package init() {}
+
+    /// The current value.
+    package var value: Int { state.withLock { $0.value } }
 
     /// Adds one and returns the new value.
     @discardableResult
-    func increment() -> Int {
+    package func increment() -> Int {
         let (value, ready) = state.withLock { state -> (Int, [CheckedContinuation<Void, Never>]) in
             state.value += 1
             let value = state.value
@@ -198,7 +213,7 @@ final class EventCounter: Sendable {
     }
 
     /// Returns once the value is at least `target`.
-    func wait(atLeast target: Int) async {
+    package func wait(atLeast target: Int) async {
         await withCheckedContinuation { continuation in
             let ready = state.withLock { state -> Bool in
                 if state.value >= target { return true }
@@ -214,4 +229,15 @@ extension Array {
     fileprivate func chunks(of size: Int) -> [ArraySlice<Element>] {
         stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
     }
+}
+
+/// A one-shot signal a server handler raises and a test awaits.
+package final class Signal: Sendable {
+    private let counter = EventCounter()
+    /// Creates a signal.
+    package init() {}
+    /// Raises the signal (again: no effect on waiters already released).
+    package func raise() { counter.increment() }
+    /// Returns once the signal was raised.
+    package func wait() async { await counter.wait(atLeast: 1) }
 }
