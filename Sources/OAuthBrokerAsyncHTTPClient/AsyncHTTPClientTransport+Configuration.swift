@@ -15,6 +15,11 @@ extension AsyncHTTPClientTransport {
     /// the request at once (the broker does its own retries, with backoff, for a connection that was refused).
     public struct Configuration: Sendable {
         /// The longest time establishing a connection (TCP and TLS) may take. Default 5 s.
+        ///
+        /// AsyncHTTPClient uses one timeout both for establishing a connection and for waiting in its pool for a
+        /// free one, so the transport gives it the larger of this and ``requestTimeout``: a request queued behind
+        /// ``maximumConnectionsPerHost`` busy connections then waits until its own deadline, as with curl, and a
+        /// connection attempt is bounded by the request's deadline rather than by this value alone.
         public var connectTimeout: Duration = .seconds(5)
         /// The longest time a whole request (connection, request, response head and body) may take when its
         /// ``OAuthBroker/TransportRequest/timeout`` is `nil`. Default 10 s.

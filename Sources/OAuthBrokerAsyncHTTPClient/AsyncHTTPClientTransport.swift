@@ -61,7 +61,14 @@ public final class AsyncHTTPClientTransport: TokenTransport {
         var clientConfiguration = HTTPClient.Configuration(
             tlsConfiguration: try Self.tlsConfiguration(configuration),
             redirectConfiguration: .disallow,
-            timeout: .init(connect: .nanoseconds(configuration.connectTimeout.nanosecondsClamped), read: nil),
+            // AsyncHTTPClient bounds two waits with this one timeout: establishing a connection, and waiting in the
+            // pool for a free one when `maximumConnectionsPerHost` are busy. With `connectTimeout` alone, a request
+            // queued behind a slow one would fail long before its own deadline; the transport's own timer enforces
+            // the request timeout either way.
+            timeout: .init(
+                connect: .nanoseconds(
+                    max(configuration.connectTimeout, configuration.requestTimeout).nanosecondsClamped),
+                read: nil),
             connectionPool: .init(
                 idleTimeout: .nanoseconds(configuration.idleConnectionTimeout.nanosecondsClamped),
                 concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.maximumConnectionsPerHost),

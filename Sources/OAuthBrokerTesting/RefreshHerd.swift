@@ -1,4 +1,4 @@
-package import Foundation
+import Foundation
 package import OAuthBroker
 
 /// Several OS processes (`oauth-broker-test-helper token`) share one store and ask at once for a token that has

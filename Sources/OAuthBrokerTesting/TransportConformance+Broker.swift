@@ -102,7 +102,8 @@ extension TransportConformance {
             {
                 $0.clock = clock.brokerClock
                 $0.retry.maxAttempts = 1
-                $0.requestTimeout = .seconds(2)
+                // Long enough for every answered fault on a loaded machine; the slow faults take twice as long.
+                $0.requestTimeout = .seconds(4)
             }
         ) { server, broker, store in
             let cases: [(MockAuthorizationServer.Fault, BrokerError)] = [
@@ -112,9 +113,9 @@ extension TransportConformance {
                 (.redirect(to: "http://127.0.0.1:1/elsewhere"), .redirectRefused),
                 (.oversizedBody(byteCount: 2 << 20), .responseTooLarge),
                 (.dropConnection, .transportFailed),
-                (.slowResponse(delay: .seconds(5)), .timedOut),
+                (.slowResponse(delay: .seconds(8)), .timedOut),
                 // The head arrives at once and the body stalls: the deadline covers the whole exchange.
-                (.slowBody(delay: .seconds(5)), .timedOut),
+                (.slowBody(delay: .seconds(8)), .timedOut),
             ]
             for (index, (fault, expected)) in cases.enumerated() {
                 server.enqueue(fault)

@@ -14,6 +14,7 @@ extension TransportConformance {
         case .interimHeadersDropped: try await interimHeadersDropped()
         case .connectionReuse: try await connectionReuse()
         case .concurrentRequests: try await concurrentRequests()
+        case .queuedRequestWaitsForItsDeadline: try await queuedRequestWaitsForItsDeadline()
         case .cancellationMidRequest: try await cancellationMidRequest()
         case .cancelledBeforeSending: try await cancelledBeforeSending()
         case .redirectNotFollowed: try await redirectNotFollowed()
@@ -178,6 +179,28 @@ extension TransportConformance {
             let accepted = server.acceptedConnections
             try expectConnectionsOpened(
                 transport, { $0 == accepted }, "the count differs from the server's \(accepted)")
+        }
+    }
+
+    /// One connection per host and a first answer that takes three connect timeouts: the second request waits for
+    /// that connection longer than the connect timeout, and well inside its own request timeout, so it must succeed.
+    func queuedRequestWaitsForItsDeadline() async throws {
+        var settings = Settings()
+        settings.maximumConnectionsPerHost = 1
+        settings.connectTimeout = .milliseconds(400)
+        settings.requestTimeout = .seconds(30)
+        let handler: LoopbackHTTPServer.Handler = { request in
+            if request.uri == "/slow" { try? await Task.sleep(for: .milliseconds(1_200)) }
+            return .init(status: 200, text: request.uri)
+        }
+        try await withServerAndTransport(settings, handler: handler) { server, transport in
+            let slow = Task { try await transport.send(formPost(server.url("/slow"), body: "n=1")) }
+            try expect(await eventually { server.requests.count >= 1 }, "the slow request did not arrive")
+            let queued = try await transport.send(formPost(server.url("/queued"), body: "n=2"))
+            let first = try await slow.value
+            try expect(first.status == 200 && queued.status == 200, "statuses \(first.status), \(queued.status)")
+            try expect(String(decoding: queued.body, as: UTF8.self) == "/queued", "the queued answer was wrong")
+            try expect(server.acceptedConnections == 1, "\(server.acceptedConnections) connections, limit 1")
         }
     }
 

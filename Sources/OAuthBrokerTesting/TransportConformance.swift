@@ -31,6 +31,8 @@ public struct TransportConformance<Transport: TokenTransport, Mapper: TransportE
         public var maximumResponseBodyBytes: Int?
         /// The most connections to one host.
         public var maximumConnectionsPerHost: Int?
+        /// The longest time establishing one connection may take.
+        public var connectTimeout: Duration?
         /// The `User-Agent` sent.
         public var userAgent: String?
         /// A PEM file of CA certificates to trust instead of the system's.
@@ -200,6 +202,8 @@ enum TransportCheckName: String, CaseIterable {
     case interimHeadersDropped = "headers of an interim 1xx response are not mixed into the final one's"
     case connectionReuse = "sequential requests reuse one keep-alive connection"
     case concurrentRequests = "64 concurrent requests all succeed, within the per-host connection limit"
+    case queuedRequestWaitsForItsDeadline =
+        "a request queued behind the per-host limit waits until its own deadline, not the connect timeout"
     case cancellationMidRequest = "cancelling the task abandons the request promptly; the transport keeps working"
     case cancelledBeforeSending = "an already-cancelled task throws CancellationError without sending"
     case redirectNotFollowed = "a 302 is returned as the response and its Location is not followed"

@@ -19,6 +19,7 @@ func configuration(_ settings: TransportConformance<AsyncHTTPClientTransport, As
     if let value = settings.requestTimeout { configuration.requestTimeout = value }
     if let value = settings.maximumResponseBodyBytes { configuration.maximumResponseBodyBytes = value }
     if let value = settings.maximumConnectionsPerHost { configuration.maximumConnectionsPerHost = value }
+    if let value = settings.connectTimeout { configuration.connectTimeout = value }
     if let value = settings.userAgent { configuration.userAgent = value }
     configuration.caBundlePath = settings.caBundlePath
     return configuration

@@ -13,6 +13,7 @@ struct CurlTransportConformanceTests {
             if let value = settings.requestTimeout { configuration.requestTimeout = value }
             if let value = settings.maximumResponseBodyBytes { configuration.maximumResponseBodyBytes = value }
             if let value = settings.maximumConnectionsPerHost { configuration.maximumConnectionsPerHost = value }
+            if let value = settings.connectTimeout { configuration.connectTimeout = value }
             if let value = settings.userAgent { configuration.userAgent = value }
             configuration.caBundlePath = settings.caBundlePath
             return try CurlTransport(configuration: configuration)
