@@ -40,7 +40,7 @@ start)
             --no-sync >"$dir/initdb.log" 2>&1
     fi
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
-        -o "-k $dir -h 127.0.0.1 -p $port -c fsync=off -c max_connections=200" >/dev/null
+        -o "-k $dir -h 127.0.0.1 -p $port -c fsync=off -c max_connections=500" >/dev/null
     PGPASSWORD=oauth_broker "$bin/psql" -h 127.0.0.1 -p "$port" -U oauth_broker -d postgres -qtA \
         -c "SELECT 1 FROM pg_database WHERE datname = 'oauth_broker'" | grep -q 1 ||
         PGPASSWORD=oauth_broker "$bin/createdb" -h 127.0.0.1 -p "$port" -U oauth_broker oauth_broker

@@ -34,11 +34,11 @@ enum PostgresURLParser {
         let userInfo = rest[..<at]
         let hostPort = rest[rest.index(after: at)...]
         if let colon = userInfo.firstIndex(of: ":") {
-            configuration.username = try decode(userInfo[..<colon], what: "user name", fail: fail)
+            configuration.username = try StoreURLText.decode(userInfo[..<colon], what: "user name", fail: fail)
             configuration.password = Secret(
-                try decode(userInfo[userInfo.index(after: colon)...], what: "password", fail: fail))
+                try StoreURLText.decode(userInfo[userInfo.index(after: colon)...], what: "password", fail: fail))
         } else {
-            configuration.username = try decode(userInfo, what: "user name", fail: fail)
+            configuration.username = try StoreURLText.decode(userInfo, what: "user name", fail: fail)
         }
         guard !configuration.username.isEmpty else { throw fail("the user is missing (postgres://user@host/db)") }
 
@@ -66,14 +66,14 @@ enum PostgresURLParser {
             throw fail("the host contains a reserved character (several hosts are not supported)")
         }
         if let portText {
-            guard let port = number(portText, max: 65535), port >= 1 else {
+            guard let port = StoreURLText.number(portText, max: 65535), port >= 1 else {
                 throw fail("the port must be a number in 1...65535")
             }
             configuration.port = port
         }
         if !path.isEmpty {
             guard !path.contains("/") else { throw fail("the path must be one database name") }
-            configuration.database = try decode(path, what: "database", fail: fail)
+            configuration.database = try StoreURLText.decode(path, what: "database", fail: fail)
         }
         if let query { try applyOptions(query, to: &configuration, fail: fail) }
         try configuration.validate()
@@ -89,7 +89,7 @@ enum PostgresURLParser {
             let value = pair[pair.index(after: equals)...]
             switch name {
             case "schema":
-                let schema = try decode(value, what: "schema", fail: fail)
+                let schema = try StoreURLText.decode(value, what: "schema", fail: fail)
                 guard PostgresSchema.isValidName(schema) else {
                     throw fail("option schema: \(PostgresSchema.nameRule)")
                 }
@@ -100,17 +100,17 @@ enum PostgresURLParser {
                 }
                 configuration.tls = tls
             case "connect_timeout":
-                guard let seconds = number(value, max: 86_400), seconds > 0 else {
+                guard let seconds = StoreURLText.number(value, max: 86_400), seconds > 0 else {
                     throw fail("option connect_timeout must be a positive number of seconds")
                 }
                 configuration.connectTimeout = .seconds(seconds)
             case "operation_timeout_ms":
-                guard let ms = number(value, max: 86_400_000), ms > 0 else {
+                guard let ms = StoreURLText.number(value, max: 86_400_000), ms > 0 else {
                     throw fail("option operation_timeout_ms must be a positive number of milliseconds")
                 }
                 configuration.operationTimeout = .milliseconds(ms)
             case "pool_size":
-                guard let size = number(value, max: 1000), size >= 1 else {
+                guard let size = StoreURLText.number(value, max: 1000), size >= 1 else {
                     throw fail("option pool_size must be a number in 1...1000")
                 }
                 configuration.maximumConnections = size
@@ -119,44 +119,6 @@ enum PostgresURLParser {
                 throw fail(
                     "unknown option (supported: schema, sslmode, connect_timeout, operation_timeout_ms, pool_size)")
             }
-        }
-    }
-
-    /// Decimal digits only (no sign, no spaces), at most `max`.
-    private static func number(_ text: Substring, max: Int) -> Int? {
-        guard !text.isEmpty, text.count <= 10, text.allSatisfy({ $0.isASCII && $0.isNumber }),
-            let value = Int(text), value <= max
-        else { return nil }
-        return value
-    }
-
-    /// Percent-decodes UTF-8; a malformed escape or invalid UTF-8 is an error that does not quote the text.
-    private static func decode(_ text: Substring, what: String, fail: (String) -> BrokerError) throws -> String {
-        var bytes: [UInt8] = []
-        var iterator = Array(text.utf8).makeIterator()
-        while let byte = iterator.next() {
-            guard byte == UInt8(ascii: "%") else {
-                bytes.append(byte)
-                continue
-            }
-            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
-                throw fail("the \(what) has a malformed percent escape")
-            }
-            bytes.append(high << 4 | low)
-        }
-        guard let decoded = String(validating: bytes, as: UTF8.self) else {
-            throw fail("the \(what) is not valid UTF-8 after percent-decoding")
-        }
-        guard !decoded.utf8.contains(0) else { throw fail("the \(what) contains NUL") }
-        return decoded
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
         }
     }
 }

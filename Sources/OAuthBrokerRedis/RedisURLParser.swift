@@ -38,8 +38,9 @@ enum RedisURLParser {
             guard let colon = userInfo.firstIndex(of: ":") else {
                 throw fail("the user info must be user:password or :password")
             }
-            let user = try decode(userInfo[..<colon], what: "user name", fail: fail)
-            let password = try decode(userInfo[userInfo.index(after: colon)...], what: "password", fail: fail)
+            let user = try StoreURLText.decode(userInfo[..<colon], what: "user name", fail: fail)
+            let password = try StoreURLText.decode(
+                userInfo[userInfo.index(after: colon)...], what: "password", fail: fail)
             guard !password.isEmpty else { throw fail("the password is empty") }
             configuration.username = user.isEmpty ? nil : user
             configuration.password = Secret(password)
@@ -69,14 +70,14 @@ enum RedisURLParser {
             throw fail("the host contains a reserved character")
         }
         if let portText {
-            guard let port = number(portText, max: 65535), port >= 1 else {
+            guard let port = StoreURLText.number(portText, max: 65535), port >= 1 else {
                 throw fail("the port must be a number in 1...65535")
             }
             configuration.port = port
         }
 
         if !path.isEmpty {
-            guard let database = number(path, max: Int(Int32.max)) else {
+            guard let database = StoreURLText.number(path, max: Int(Int32.max)) else {
                 throw fail("the path must be a database number (/0, /1, …)")
             }
             configuration.database = database
@@ -94,16 +95,17 @@ enum RedisURLParser {
             let name = String(pair[..<equals])
             let value = pair[pair.index(after: equals)...]
             func milliseconds() throws -> Duration {
-                guard let ms = number(value, max: 86_400_000), ms > 0 else {
+                guard let ms = StoreURLText.number(value, max: 86_400_000), ms > 0 else {
                     throw fail("option \(name) must be a positive number of milliseconds")
                 }
                 return .milliseconds(ms)
             }
             switch name {
-            case "prefix": configuration.keyPrefix = try decode(value, what: "prefix", fail: fail)
-            case "client_name": configuration.clientName = try decode(value, what: "client name", fail: fail)
+            case "prefix": configuration.keyPrefix = try StoreURLText.decode(value, what: "prefix", fail: fail)
+            case "client_name":
+                configuration.clientName = try StoreURLText.decode(value, what: "client name", fail: fail)
             case "pool_size":
-                guard let size = number(value, max: 1024), size >= 1 else {
+                guard let size = StoreURLText.number(value, max: 1024), size >= 1 else {
                     throw fail("option pool_size must be a number in 1...1024")
                 }
                 configuration.poolSize = size
@@ -116,44 +118,6 @@ enum RedisURLParser {
                     "unknown option (supported: prefix, client_name, pool_size, connect_timeout_ms, "
                         + "command_timeout_ms, pool_timeout_ms)")
             }
-        }
-    }
-
-    /// Decimal digits only (no sign, no spaces), at most `max`.
-    private static func number(_ text: Substring, max: Int) -> Int? {
-        guard !text.isEmpty, text.count <= 10, text.allSatisfy({ $0.isASCII && $0.isNumber }),
-            let value = Int(text), value <= max
-        else { return nil }
-        return value
-    }
-
-    /// Percent-decodes UTF-8; a malformed escape or invalid UTF-8 is an error that does not quote the text.
-    private static func decode(_ text: Substring, what: String, fail: (String) -> BrokerError) throws -> String {
-        var bytes: [UInt8] = []
-        var iterator = Array(text.utf8).makeIterator()
-        while let byte = iterator.next() {
-            guard byte == UInt8(ascii: "%") else {
-                bytes.append(byte)
-                continue
-            }
-            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
-                throw fail("the \(what) has a malformed percent escape")
-            }
-            bytes.append(high << 4 | low)
-        }
-        guard let decoded = String(validating: bytes, as: UTF8.self) else {
-            throw fail("the \(what) is not valid UTF-8 after percent-decoding")
-        }
-        guard !decoded.utf8.contains(0) else { throw fail("the \(what) contains NUL") }
-        return decoded
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
         }
     }
 }

@@ -121,7 +121,11 @@ extension TransportConformance {
                 server.enqueue(fault)
                 let key = try Self.key("fault\(index)")
                 let error = await thrownError { _ = try await broker.accessToken(for: key) }
-                try expect((error as? BrokerError) == expected, "\(fault) gave \(String(describing: error))")
+                let seen = server.statistics
+                try expect(
+                    (error as? BrokerError) == expected,
+                    "\(fault) gave \(String(describing: error)) (the server saw \(seen.totalRequests) requests on "
+                        + "\(seen.connectionsAccepted) connections, injected \(seen.faultsInjected) faults)")
                 try expect(try await store.record(for: key) == nil, "\(fault) left a record")
             }
         }

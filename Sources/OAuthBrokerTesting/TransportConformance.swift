@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 import NIOSSL
 public import OAuthBroker
 
@@ -145,7 +145,7 @@ struct TLSServer: Sendable {
 }
 
 /// A form POST to `url`.
-func formPost(_ url: URL, body: String = "grant_type=client_credentials", timeout: Duration? = nil)
+package func formPost(_ url: URL, body: String = "grant_type=client_credentials", timeout: Duration? = nil)
     -> TransportRequest
 {
     TransportRequest(
@@ -154,7 +154,7 @@ func formPost(_ url: URL, body: String = "grant_type=client_credentials", timeou
 }
 
 /// What `operation` threw, or `nil` when it returned.
-func thrownError(_ operation: () async throws -> Void) async -> (any Error)? {
+package func thrownError(_ operation: () async throws -> Void) async -> (any Error)? {
     do {
         try await operation()
         return nil

@@ -191,12 +191,3 @@ private func post(_ url: URL) -> TransportRequest {
         url: url, headers: ["Content-Type": "application/x-www-form-urlencoded"],
         body: Data("grant_type=client_credentials".utf8))
 }
-
-private func thrownError(_ operation: () async throws -> Void) async -> (any Error)? {
-    do {
-        try await operation()
-        return nil
-    } catch {
-        return error
-    }
-}

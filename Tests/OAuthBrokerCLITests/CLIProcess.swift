@@ -12,6 +12,8 @@ struct CLIResult: Sendable, CustomStringConvertible {
     let stderr: String
     /// Whether the process outlived its timeout and was killed.
     let timedOut: Bool
+    /// From the spawn to the exit: not the time spent waiting for a launch slot.
+    let elapsed: Duration
 
     /// Standard output and standard error together, for secret scans.
     var allOutput: String { stdout + "\n" + stderr }
@@ -103,13 +105,15 @@ enum CLI {
     private static func runBlocking(
         path: String, arguments: [String], environment: [String: String], directory: String?, timeout: Duration
     ) throws -> CLIResult {
+        let spawned = ContinuousClock.now
         let child = try SpawnedProcess.spawn(
             executable: path, arguments: arguments, environment: environment, directory: directory)
         let exited = DispatchSemaphore(value: 0)
-        let exitStatus = Mutex<Int32>(-1)
+        let exitStatus = Mutex<(status: Int32, elapsed: Duration)>((-1, .zero))
         Thread.detachNewThread {
             let status = child.waitForExit()
-            exitStatus.withLock { $0 = status }
+            let elapsed = ContinuousClock.now - spawned
+            exitStatus.withLock { $0 = (status, elapsed) }
             exited.signal()
         }
 
@@ -134,9 +138,10 @@ enum CLI {
         // The pipes close when the child exits (it starts no grandchildren); bounded anyway.
         _ = readers.wait(timeout: .now() + 30)
         let (out, err) = collected.state.withLock { ($0.out, $0.err) }
+        let (status, elapsed) = exitStatus.withLock { $0 }
         return CLIResult(
-            status: timedOut ? -1 : exitStatus.withLock { $0 }, stdout: String(decoding: out, as: UTF8.self),
-            stderr: String(decoding: err, as: UTF8.self), timedOut: timedOut)
+            status: timedOut ? -1 : status, stdout: String(decoding: out, as: UTF8.self),
+            stderr: String(decoding: err, as: UTF8.self), timedOut: timedOut, elapsed: elapsed)
     }
 }
 

@@ -23,25 +23,6 @@ func withServerAndTransport(
     await server.shutdown()
 }
 
-/// A form POST to `url`.
-func formPost(_ url: URL, body: String = "grant_type=client_credentials", timeout: Duration? = nil)
-    -> TransportRequest
-{
-    TransportRequest(
-        method: "POST", url: url, headers: ["Content-Type": "application/x-www-form-urlencoded"],
-        body: Data(body.utf8), timeout: timeout)
-}
-
-/// What `operation` threw, or `nil` when it returned.
-func thrownError(_ operation: () async throws -> Void) async -> (any Error)? {
-    do {
-        try await operation()
-        return nil
-    } catch {
-        return error
-    }
-}
-
 /// The mapper's code for what the transport threw.
 func mappedCode(_ error: (any Error)?, for request: TransportRequest) -> BrokerError.Code? {
     error.map { CurlErrorMapper().mapTransportError($0, for: request).code }

@@ -56,6 +56,11 @@ struct PostgresOutageTests {
             do {
                 try await Self.run(server)
             } catch {
+                // The server's log says why a connection failed; CI keeps only the test output.
+                let log = (try? String(contentsOfFile: server.directory + "/server.log", encoding: .utf8)) ?? ""
+                print(
+                    "throwaway PostgreSQL server log (last lines):\n"
+                        + log.split(separator: "\n").suffix(30).joined(separator: "\n"))
                 await server.stop()
                 throw error
             }
@@ -66,11 +71,14 @@ struct PostgresOutageTests {
     static func run(_ server: ThrowawayPostgres) async throws {
         do {
             var configuration = try PostgresStore.Configuration(url: try await server.start())
-            // A new cluster's first connection and migration can take seconds on a loaded machine: migrate with the
-            // default timeout first, so the short bound below applies to the outage alone.
-            await (try await PostgresStore(configuration: configuration)).shutdown()
+            // A new cluster's first connection (a backend fork and a SCRAM exchange) and migration can take seconds on
+            // a loaded machine: migrate with generous timeouts first, so the short bounds below apply to the outage.
+            var setup = configuration
+            setup.connectTimeout = .seconds(30)
+            setup.operationTimeout = .seconds(60)
+            await (try await PostgresStore(configuration: setup)).shutdown()
             configuration.operationTimeout = .seconds(3)
-            configuration.connectTimeout = .seconds(1)
+            configuration.connectTimeout = .seconds(2)
             let store = try await PostgresStore(configuration: configuration)
             let key = try StoreKey(provider: "p", tenant: "outage", principal: "u")
             let record = TokenRecord(

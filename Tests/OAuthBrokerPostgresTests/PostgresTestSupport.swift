@@ -46,6 +46,8 @@ enum PostgresTestEnvironment {
         var configuration = try PostgresStore.Configuration(url: requiredURL(sourceLocation: sourceLocation))
         configuration.schema = uniqueSchema()
         configuration.operationTimeout = .seconds(30)
+        // Dozens of these stores run at once; a small pool keeps the shared server below its connection limit.
+        configuration.maximumConnections = 4
         adjust(&configuration)
         return configuration
     }
