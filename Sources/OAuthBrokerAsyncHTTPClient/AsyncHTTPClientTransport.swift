@@ -209,11 +209,11 @@ public final class AsyncHTTPClientTransport: TokenTransport {
         func invalid(_ message: String) -> AsyncHTTPClientError {
             AsyncHTTPClientError(.invalidRequest, message: "request to \(host): \(message)")
         }
-        guard Self.isToken(request.method) else { throw invalid("the method is not a valid token") }
+        guard HeaderGrammar.isToken(request.method) else { throw invalid("the method is not a valid token") }
         var headers = HTTPHeaders()
         var hasUserAgent = false
         for field in request.headers {
-            guard Self.isToken(field.name) else { throw invalid("a header name is not a valid token") }
+            guard HeaderGrammar.isToken(field.name) else { throw invalid("a header name is not a valid token") }
             guard !field.value.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else {
                 throw invalid("the value of header \(field.name) contains a line break")
             }
@@ -236,20 +236,6 @@ public final class AsyncHTTPClientTransport: TokenTransport {
             prepared.body = .bytes(ByteBuffer(bytes: request.body))
         }
         return prepared
-    }
-
-    /// Whether `text` is an RFC 9110 token (method and header names).
-    private static func isToken(_ text: String) -> Bool {
-        !text.isEmpty
-            && text.utf8.allSatisfy { byte in
-                switch byte {
-                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                    UInt8(ascii: "0")...UInt8(ascii: "9"):
-                    return true
-                default:
-                    return "!#$%&'*+-.^_`|~".utf8.contains(byte)
-                }
-            }
     }
 
     /// What `send` throws for `error`: `CancellationError` when the calling task was cancelled, ``Kind/shutDown``

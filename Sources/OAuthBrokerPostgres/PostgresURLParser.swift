@@ -42,35 +42,11 @@ enum PostgresURLParser {
         }
         guard !configuration.username.isEmpty else { throw fail("the user is missing (postgres://user@host/db)") }
 
-        let portText: Substring?
-        if hostPort.hasPrefix("[") {
-            guard let close = hostPort.firstIndex(of: "]") else { throw fail("an IPv6 host lacks its ']'") }
-            configuration.host = String(hostPort[hostPort.index(after: hostPort.startIndex)..<close])
-            let after = hostPort[hostPort.index(after: close)...]
-            if after.isEmpty {
-                portText = nil
-            } else if after.hasPrefix(":") {
-                portText = after.dropFirst()
-            } else {
-                throw fail("unexpected characters after the IPv6 host")
-            }
-        } else if let colon = hostPort.firstIndex(of: ":") {
-            configuration.host = String(hostPort[..<colon])
-            portText = hostPort[hostPort.index(after: colon)...]
-        } else {
-            configuration.host = String(hostPort)
-            portText = nil
-        }
-        guard !configuration.host.isEmpty else { throw fail("the host is missing") }
-        guard !configuration.host.contains(where: { "[]@%:,".contains($0) }) || hostPort.hasPrefix("[") else {
-            throw fail("the host contains a reserved character (several hosts are not supported)")
-        }
-        if let portText {
-            guard let port = StoreURLText.number(portText, max: 65535), port >= 1 else {
-                throw fail("the port must be a number in 1...65535")
-            }
-            configuration.port = port
-        }
+        let (host, port) = try StoreURLText.hostAndPort(
+            hostPort, reserved: "[]@%:,",
+            reservedMessage: "the host contains a reserved character (several hosts are not supported)", fail: fail)
+        configuration.host = host
+        if let port { configuration.port = port }
         if !path.isEmpty {
             guard !path.contains("/") else { throw fail("the path must be one database name") }
             configuration.database = try StoreURLText.decode(path, what: "database", fail: fail)

@@ -6,14 +6,16 @@
 ///   §2.1's `b64token` (`ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/"`, then `"="`s), because real providers
 ///   issue tokens with `!`, `:`, `%` or `|`; what matters is that no character of it can end the header or start
 ///   another: no space, tab, CR, LF, NUL or other control character, and nothing outside ASCII.
-enum HeaderGrammar {
+///
+/// The transports use ``isToken(_:)`` for request methods and header names too.
+package enum HeaderGrammar {
     /// Whether `value` is a non-empty run of visible ASCII characters (`%x21-7E`).
-    static func isVisibleASCII(_ value: String) -> Bool {
+    package static func isVisibleASCII(_ value: String) -> Bool {
         !value.isEmpty && value.utf8.allSatisfy { $0 >= 0x21 && $0 <= 0x7E }
     }
 
     /// Whether `value` is an RFC 9110 `token`: one or more `tchar`.
-    static func isToken(_ value: String) -> Bool {
+    package static func isToken(_ value: String) -> Bool {
         !value.isEmpty && value.utf8.allSatisfy(isTokenCharacter)
     }
 

@@ -30,4 +30,45 @@ package enum StoreURLText {
         guard !decoded.utf8.contains(0) else { throw fail("the \(what) contains NUL") }
         return decoded
     }
+
+    /// Splits the authority's `host[:port]` or `[IPv6]:port`.
+    /// - Parameters:
+    ///   - hostPort: The authority after any user information.
+    ///   - reserved: Characters a host outside brackets must not contain.
+    ///   - reservedMessage: The error message when it does.
+    ///   - fail: Makes the error from a message that never quotes the text.
+    /// - Returns: The host (without brackets) and the port, if one was given (1...65535).
+    package static func hostAndPort(
+        _ hostPort: Substring, reserved: String, reservedMessage: String, fail: (String) -> BrokerError
+    ) throws -> (host: String, port: Int?) {
+        let host: String
+        let portText: Substring?
+        if hostPort.hasPrefix("[") {
+            guard let close = hostPort.firstIndex(of: "]") else { throw fail("an IPv6 host lacks its ']'") }
+            host = String(hostPort[hostPort.index(after: hostPort.startIndex)..<close])
+            let after = hostPort[hostPort.index(after: close)...]
+            if after.isEmpty {
+                portText = nil
+            } else if after.hasPrefix(":") {
+                portText = after.dropFirst()
+            } else {
+                throw fail("unexpected characters after the IPv6 host")
+            }
+        } else if let colon = hostPort.firstIndex(of: ":") {
+            host = String(hostPort[..<colon])
+            portText = hostPort[hostPort.index(after: colon)...]
+        } else {
+            host = String(hostPort)
+            portText = nil
+        }
+        guard !host.isEmpty else { throw fail("the host is missing") }
+        guard !host.contains(where: { reserved.contains($0) }) || hostPort.hasPrefix("[") else {
+            throw fail(reservedMessage)
+        }
+        guard let portText else { return (host, nil) }
+        guard let port = number(portText, max: 65535), port >= 1 else {
+            throw fail("the port must be a number in 1...65535")
+        }
+        return (host, port)
+    }
 }

@@ -44,7 +44,7 @@ final class CurlEasyHandle {
         bodyLimit = configuration.maximumResponseBodyBytes
 
         let method = request.method.uppercased()
-        guard Self.isToken(method) else { throw invalid("the HTTP method is not a valid token") }
+        guard HeaderGrammar.isToken(method) else { throw invalid("the HTTP method is not a valid token") }
 
         try set(CURLOPT_URL, request.url.absoluteString)
         try check(CCurlShims_easy_restrict_to_http(raw))
@@ -101,7 +101,7 @@ final class CurlEasyHandle {
         var lines: [String] = []
         var hasExpect = false
         for field in headers {
-            guard Self.isToken(field.name) else { throw invalid("a header name is not a valid token") }
+            guard HeaderGrammar.isToken(field.name) else { throw invalid("a header name is not a valid token") }
             guard !field.value.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else {
                 throw invalid("the value of header \(field.name) contains a line break")
             }
@@ -140,20 +140,6 @@ final class CurlEasyHandle {
 
     private func invalid(_ message: String) -> CurlError {
         CurlError(.invalidRequest, message: "request to \(host): \(message)")
-    }
-
-    /// Whether `text` is an RFC 9110 token (method and header names).
-    private static func isToken(_ text: String) -> Bool {
-        !text.isEmpty
-            && text.utf8.allSatisfy { byte in
-                switch byte {
-                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                    UInt8(ascii: "0")...UInt8(ascii: "9"):
-                    return true
-                default:
-                    return "!#$%&'*+-.^_`|~".utf8.contains(byte)
-                }
-            }
     }
 
     // MARK: - Receiving
