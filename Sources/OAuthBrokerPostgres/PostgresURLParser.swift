@@ -13,23 +13,9 @@ enum PostgresURLParser {
         guard let scheme = ["postgres://", "postgresql://"].first(where: { lowered.hasPrefix($0) }) else {
             throw fail("the scheme must be postgres:// or postgresql://")
         }
-        var rest = Substring(url.dropFirst(scheme.count))
-        guard !rest.contains("#") else { throw fail("a fragment (#…) is not allowed") }
-        guard !rest.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F }) else {
-            throw fail("spaces and control characters must be percent-encoded")
-        }
-
+        let (rest, path, query) = try StoreURLText.split(
+            afterScheme: url.dropFirst(scheme.count), fail: fail)
         var configuration = PostgresStore.Configuration()
-        var query: Substring?
-        if let mark = rest.firstIndex(of: "?") {
-            query = rest[rest.index(after: mark)...]
-            rest = rest[..<mark]
-        }
-        var path: Substring = ""
-        if let slash = rest.firstIndex(of: "/") {
-            path = rest[rest.index(after: slash)...]
-            rest = rest[..<slash]
-        }
         guard let at = rest.lastIndex(of: "@") else { throw fail("the user is missing (postgres://user@host/db)") }
         let userInfo = rest[..<at]
         let hostPort = rest[rest.index(after: at)...]

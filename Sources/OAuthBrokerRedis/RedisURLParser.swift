@@ -14,23 +14,9 @@ enum RedisURLParser {
             if url.lowercased().hasPrefix("rediss://") { throw fail("TLS (rediss://) is not supported") }
             throw fail("the scheme must be redis://")
         }
-        var rest = Substring(url.dropFirst(scheme.count))
-        guard !rest.contains("#") else { throw fail("a fragment (#…) is not allowed") }
-        guard !rest.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F }) else {
-            throw fail("spaces and control characters must be percent-encoded")
-        }
-
+        let (rest, path, query) = try StoreURLText.split(
+            afterScheme: url.dropFirst(scheme.count), fail: fail)
         var configuration = RedisStore.Configuration()
-        var query: Substring?
-        if let mark = rest.firstIndex(of: "?") {
-            query = rest[rest.index(after: mark)...]
-            rest = rest[..<mark]
-        }
-        var path: Substring = ""
-        if let slash = rest.firstIndex(of: "/") {
-            path = rest[rest.index(after: slash)...]
-            rest = rest[..<slash]
-        }
         var hostPort = rest
         if let at = rest.lastIndex(of: "@") {
             let userInfo = rest[..<at]

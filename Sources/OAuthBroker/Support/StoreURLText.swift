@@ -71,4 +71,30 @@ package enum StoreURLText {
         }
         return (host, port)
     }
+
+    /// Splits what follows a store URL's `scheme://` into the authority, the path (without its `/`) and the query
+    /// (without its `?`), after refusing a fragment and unencoded spaces or control characters.
+    /// - Parameters:
+    ///   - rest: The URL after `scheme://`.
+    ///   - fail: Makes the error from a message that never quotes the text.
+    package static func split(
+        afterScheme rest: Substring, fail: (String) -> BrokerError
+    ) throws -> (authority: Substring, path: Substring, query: Substring?) {
+        guard !rest.contains("#") else { throw fail("a fragment (#…) is not allowed") }
+        guard !rest.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F }) else {
+            throw fail("spaces and control characters must be percent-encoded")
+        }
+        var authority = rest
+        var query: Substring?
+        if let mark = authority.firstIndex(of: "?") {
+            query = authority[authority.index(after: mark)...]
+            authority = authority[..<mark]
+        }
+        var path: Substring = ""
+        if let slash = authority.firstIndex(of: "/") {
+            path = authority[authority.index(after: slash)...]
+            authority = authority[..<slash]
+        }
+        return (authority, path, query)
+    }
 }
